@@ -113,8 +113,7 @@ class DSTLayer(Layer):
                 (self.threshold, self.threshold_grad, self.threshold_velocity)]
 
     # -- products ---------------------------------------------------------------------------
-    def forward(self, x):
-        self.input = x
+    def linear(self, x):
         mask = self.active_mask()
         if np.count_nonzero(mask) <= self.reset_ratio * mask.size:
             self.threshold[:] = 0.0  # the reference's rescue of an over-pruned layer
@@ -125,8 +124,8 @@ class DSTLayer(Layer):
         z += self.bias[:, None]
         return z
 
-    def backward(self, delta, need_input_grad=True):
-        """Gradients of the weights, thresholds (incl. the penalty) and bias; returns dL/dx."""
+    def store_gradients(self, delta):
+        """Gradients of the weights, thresholds (incl. the penalty) and bias."""
         grad = delta @ self.input.T  # dL/d(W * M), dense: DST is dense by nature
         abs_w = np.abs(self.dense_weights)
         slope = step_derivative(abs_w - self.threshold[:, None])
@@ -137,7 +136,9 @@ class DSTLayer(Layer):
         np.multiply(grad, self.mask, out=grad)
         np.add(grad, grad_slope, out=self.weight_grad)
         np.sum(delta, axis=1, out=self.bias_grad)
-        return self._masked.T @ delta if need_input_grad else None
+
+    def input_gradient(self, delta):
+        return self._masked.T @ delta
 
     def to_scipy(self):
         """Effective weights as a scipy CSR matrix ``(n_in, n_out)``."""

@@ -25,9 +25,9 @@ class TracedSparseLayer(SparseLayer):
         super().__init__(n_in, n_out, density, rng, init)
         self.delta = None
 
-    def backward(self, delta, need_input_grad=True):
+    def backward(self, delta, need_input_grad=True, input_step=None):
         self.delta = delta
-        return super().backward(delta, need_input_grad)
+        return super().backward(delta, need_input_grad, input_step)
 
 
 def chunk_size(layer, chunk_elements=None):

@@ -1,8 +1,9 @@
 """Activation functions: value and derivative, on arrays of any shape.
 
 ``backward(z, grad)`` receives the pre-activation ``z`` and ``dL/da`` and returns ``dL/dz``.
-Only ``z`` is kept between the passes (sigmoid and tanh recompute ``f(z)``): with hidden
-layers of 330,000 neurons every kept array costs 170 MB.
+Between the passes a hidden layer keeps at most ``z`` (sigmoid and tanh recompute ``f(z)``),
+and ReLU keeps nothing: with hidden layers of 330,000 neurons every kept array costs 170 MB.
+:class:`HiddenStep` combines an activation with inverted dropout for one batch.
 """
 import numpy as np
 
@@ -13,6 +14,8 @@ class Activation:
     """Base class: a named element-wise function with its derivative."""
 
     name = "activation"
+    # Whether backward needs the pre-activation ``z`` (ReLU does not: ``a > 0`` suffices).
+    needs_pre_activation = True
 
     def forward(self, z):
         raise NotImplementedError
@@ -20,31 +23,48 @@ class Activation:
     def backward(self, z, grad):
         raise NotImplementedError
 
-    def forward_dropout(self, z, keep_probability, seed):
-        """``dropout(f(z))``; the mask is a pure function of ``seed`` (see kernels)."""
-        a = self.forward(z)
-        if keep_probability < 1:
-            a = np.array(a, dtype=np.float32, copy=True)
-            kernels.dropout_inplace(a, keep_probability, seed)
+    def forward_dropout(self, z, keep_probability, seed, pre):
+        """``dropout(f(z))`` as a new array; the mask is a pure function of ``seed`` (see kernels).
+
+        ``pre`` is where ``z`` is kept for backward, or an array without rows (not kept).
+        """
+        if pre.shape[0]:
+            pre[...] = z
+        a = np.array(self.forward(z), dtype=np.float32, copy=True)
+        kernels.dropout_inplace(a, keep_probability, seed)
         return a
 
-    def backward_dropout(self, z, grad, keep_probability, seed):
-        """``dL/dz`` given ``dL/da`` for ``a = dropout(f(z))``; may overwrite ``grad``."""
-        if keep_probability < 1:
-            # Dropout is linear: its backward is the same mask and scale, re-generated.
-            kernels.dropout_inplace(grad, keep_probability, seed)
-        return self.backward(z, grad)
+    def backward_dropout(self, grad, a, pre, keep_probability, seed):
+        """``dL/dz`` from ``dL/da`` for ``a = dropout(f(z))``; may overwrite ``grad``."""
+        # Dropout is linear: its backward is the same mask and scale, re-generated.
+        kernels.dropout_inplace(grad, keep_probability, seed)
+        return self.backward(pre, grad)
 
     def __repr__(self):
         return f"{type(self).__name__}()"
 
 
 class PiecewiseLinear(Activation):
-    r"""ReLU family: :math:`f(z) = z` for :math:`z > 0`, :math:`f(z) = s\,z` otherwise."""
+    r"""ReLU family: :math:`f(z) = z` for :math:`z > 0`, :math:`f(z) = s\,z` otherwise.
+
+    Its dropout versions run in one fused kernel (inside the sparse product for sparse
+    layers). For ReLU the backward needs only the output: :math:`a > 0` exactly where the
+    unit was active and kept, so nothing but ``a`` is kept between the passes.
+    """
 
     def __init__(self, negative_slope=0.0, name="relu"):
         self.negative_slope = float(negative_slope)
         self.name = name
+
+    @property
+    def needs_pre_activation(self):
+        return self.negative_slope != 0.0
+
+    @property
+    def derivative_mode(self):
+        """How a kernel turns ``dL/da`` into ``dL/dz`` (see :mod:`setcourse.nn.kernels`)."""
+        return (kernels.FROM_PRE_ACTIVATION if self.needs_pre_activation
+                else kernels.RELU_FROM_OUTPUT)
 
     def forward(self, z):
         if self.negative_slope == 0.0:
@@ -56,21 +76,61 @@ class PiecewiseLinear(Activation):
             return grad * (z > 0)
         return grad * np.where(z > 0, np.float32(1.0), np.float32(self.negative_slope))
 
-    def forward_dropout(self, z, keep_probability, seed):
-        # One fused pass instead of three: these element-wise sweeps cost as much as a
-        # sparse product on 1000 x 128 activations.
+    def forward_dropout(self, z, keep_probability, seed, pre):
         out = np.empty_like(z)
         kernels.piecewise_linear_dropout(z, np.float32(self.negative_slope), keep_probability,
-                                         np.uint64(seed), out)
+                                         np.uint64(seed), out, pre)
         return out
 
-    def backward_dropout(self, z, grad, keep_probability, seed):
-        kernels.piecewise_linear_dropout_backward(z, grad, np.float32(self.negative_slope),
+    def backward_dropout(self, grad, a, pre, keep_probability, seed):
+        kernels.piecewise_linear_dropout_backward(grad, a, pre, self.derivative_mode,
+                                                  np.float32(self.negative_slope),
                                                   keep_probability, np.uint64(seed))
         return grad
 
     def __repr__(self):
         return f"{type(self).__name__}(negative_slope={self.negative_slope}, name={self.name!r})"
+
+
+class HiddenStep:
+    """One hidden layer's ``a = dropout(f(z))`` for one batch, keeping what backward needs.
+
+    Made by the model per layer and forward pass; layers either call :meth:`forward` on
+    their ``z`` or run it fused inside their own kernel (see ``SparseLayer.forward``).
+
+    Parameters
+    ----------
+    activation : Activation
+    keep_probability : float in (0, 1]
+        1 means no dropout (evaluation).
+    seed : numpy.uint64
+        Seed of this layer's counter-based dropout mask for this batch.
+    training : bool
+        Keep ``z`` for the backward pass when the activation needs it.
+    """
+
+    def __init__(self, activation, keep_probability=1.0, seed=np.uint64(0), training=False):
+        self.activation = activation
+        self.keep_probability = float(keep_probability)
+        self.seed = np.uint64(seed)
+        self.training = training
+        self.pre = kernels.EMPTY_ROWS
+
+    def pre_buffer(self, shape):
+        """Storage for ``z`` of ``shape`` if backward will need it, else an empty array."""
+        if self.training and self.activation.needs_pre_activation:
+            self.pre = np.empty(shape, dtype=np.float32)
+        return self.pre
+
+    def forward(self, z):
+        """``a = dropout(f(z))`` (a new array)."""
+        return self.activation.forward_dropout(z, self.keep_probability, self.seed,
+                                               self.pre_buffer(z.shape))
+
+    def backward(self, grad, a):
+        """``dL/dz`` from ``dL/da`` and the output ``a``; may overwrite ``grad``."""
+        return self.activation.backward_dropout(grad, a, self.pre, self.keep_probability,
+                                                self.seed)
 
 
 class Sigmoid(Activation):

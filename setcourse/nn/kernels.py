@@ -2,111 +2,284 @@
 
 Activations are stored feature-major, ``(n_features, batch)`` and C-contiguous, so that one
 connection ``(j, i)`` touches two contiguous rows of ``batch`` floats: the inner loops are
-plain SIMD-friendly ``axpy``/``dot`` over the batch. Weights are the CSR of ``W^T``
-(rows = output neurons), so the forward pass parallelises over output rows without races;
-the input gradient uses a second index (rows = input neurons) that reaches the same values
-through a permutation, again race-free.
+plain SIMD ``axpy``/``dot`` over the batch. Weights are the CSR of ``W^T`` (rows = output
+neurons), so the forward pass parallelises over output rows without races; the input
+gradient uses a second index (rows = input neurons) that reaches the same values through a
+permutation, again race-free.
+
+A training step of a sparse layer is two parallel regions: the forward product fused with
+bias, activation and dropout, and the backward pass (weight gradient, bias gradient and the
+input gradient fused with the previous activation's derivative). Every extra region costs a
+thread wake-up, and every extra element-wise sweep costs as much as a sparse product at
+1000 x 128 activations.
 """
 import os
 
-# Waiting OpenMP threads sleep instead of spinning. Spinning threads collapse when the cores
-# are oversubscribed (a second kernel, a busy laptop, a test running next to a notebook):
-# measured 7.2 s vs 0.4-0.5 s for the same 5,000 samples at load 3.7 on 2 cores. The cost is
-# a wake-up per parallel region, which is why only the sparse products run in parallel and
-# the cheap element-wise kernels run on one thread. Set OMP_WAIT_POLICY to override.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# How long idle OpenMP threads spin before they sleep. Spinning forever (ACTIVE) collapses when
+# the cores are oversubscribed (a second kernel, a busy laptop: measured 7.2 s vs 0.4 s for
+# the same 5,000 samples at load 3.7 on 2 cores); sleeping at once (PASSIVE) pays a wake-up of
+# ~0.1-0.2 ms per parallel region, 30 % of an epoch. A short spin bridges the gaps inside a
+# training step and gives the core back soon after. Set either variable to override.
+if "OMP_WAIT_POLICY" not in os.environ:
+    os.environ.setdefault("GOMP_SPINCOUNT", "200000")
 
 import numpy as np  # noqa: E402
 from numba import njit, prange  # noqa: E402
 
 _OPTIONS = dict(cache=True, fastmath=True, nogil=True)
+_U32 = np.uint32
 
 
-@njit(parallel=True, **_OPTIONS)
-def csr_matmul(indptr, indices, perm, data, bias, x, out):
-    """``out[r] = bias[r] + sum_k data[w_k] * x[indices[k]]`` for every row ``r``.
+# -- dropout masks ---------------------------------------------------------------------------
+@njit(inline="always")
+def _row_key(seed, row):
+    """32-bit key of one row of a dropout mask, from splitmix64 of ``(seed, row)``."""
+    z = np.uint64(seed) + np.uint64(row + 1) * np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return _U32((z ^ (z >> np.uint64(31))) >> np.uint64(32))
 
-    ``w_k`` is ``perm[k]`` when ``perm`` is non-empty, else ``k``; this lets one kernel
-    run both ``W^T x`` (CSR, no permutation) and ``W delta`` (transpose index + permutation).
-    ``bias`` may be empty (then zero). ``x``: (n_cols, batch); ``out``: (n_rows, batch).
+
+@njit(inline="always")
+def _keeps(key, column, threshold):
+    """Whether the mask keeps ``(row, column)``: murmur3's 32-bit finaliser of key and column.
+
+    32-bit so that the loop over a row vectorises (AVX2 has no 64-bit multiply); within a row
+    the hashed values are distinct because every step is a bijection of ``column``.
     """
-    n_rows = indptr.size - 1
-    batch = x.shape[1]
-    permuted = perm.size > 0
-    with_bias = bias.size > 0
-    for r in prange(n_rows):
+    h = key ^ _U32(_U32(column) * _U32(0x9E3779B1))
+    h = _U32((h ^ (h >> _U32(16))) * _U32(0x85EBCA6B))
+    h = _U32((h ^ (h >> _U32(13))) * _U32(0xC2B2AE35))
+    h = h ^ (h >> _U32(16))
+    return (h >> _U32(8)) < threshold
+
+
+@njit(inline="always")
+def _dropout_constants(keep_probability):
+    """``(drop?, 24-bit threshold, 1/keep)`` of an inverted-dropout mask."""
+    drop = keep_probability < 1.0
+    threshold = _U32(keep_probability * 16777216.0) if drop else _U32(16777216)
+    scale = np.float32(1.0 / keep_probability) if drop else np.float32(1.0)
+    return drop, threshold, scale
+
+
+@njit(**_OPTIONS)
+def dropout_inplace(values, keep_probability, seed):
+    """Inverted dropout in place: zero each entry with prob. ``1 - keep``, scale the rest by ``1/keep``.
+
+    The mask is a pure function of ``(seed, row, column)`` (counter-based), so the backward
+    pass re-applies exactly the same mask by calling this again with the same seed: dropout
+    is linear, its gradient is the same masked scaling. Every fused kernel below uses it.
+    """
+    drop, threshold, scale = _dropout_constants(keep_probability)
+    if not drop:
+        return
+    for r in range(values.shape[0]):
+        row = values[r]
+        key = _row_key(seed, r)
+        for c in range(row.size):
+            row[c] = row[c] * scale if _keeps(key, c, threshold) else np.float32(0.0)
+
+
+# -- element-wise activation with dropout (row helpers shared by the fused kernels) -----------
+# Each helper takes plain rows: a row chosen at run time between two arrays, or a store
+# guarded by a run-time flag, stops LLVM from vectorising (measured 8x slower).
+@njit(inline="always")
+def _fill_row(row, values):
+    """``row[:] = values`` as a plain loop (numba's slice assignment is slower)."""
+    for c in range(row.size):
+        row[c] = values[c]
+
+
+@njit(inline="always")
+def _activate_row(row, slope, key, drop, threshold, scale):
+    """In place: ``row = dropout(f(row))`` with ``f(z) = z if z > 0 else slope * z``."""
+    for c in range(row.size):
+        v = row[c]
+        v = v if v > 0 else slope * v
+        if drop:
+            v = v * scale if _keeps(key, c, threshold) else np.float32(0.0)
+        row[c] = v
+
+
+# Modes of the backward epilogue: how dL/da becomes dL/dz for the previous activation.
+NO_DERIVATIVE = 0   # return dL/da (no activation, or one not fused: sigmoid, tanh)
+RELU_FROM_OUTPUT = 1  # ReLU + dropout: a > 0 marks exactly the kept, active units
+FROM_PRE_ACTIVATION = 2  # slope != 0: f'(z) from the kept z, mask regenerated from the seed
+
+
+@njit(inline="always")
+def _relu_derivative_row(row, a_row, scale):
+    """In place: ``row *= (a > 0) / keep``, the backward of ReLU + dropout from its output."""
+    for c in range(row.size):
+        row[c] = row[c] * scale if a_row[c] > 0 else np.float32(0.0)
+
+
+@njit(inline="always")
+def _piecewise_derivative_row(row, pre_row, slope, key, drop, threshold, scale):
+    """In place: ``row *= f'(z) * mask / keep``, the mask regenerated from its key."""
+    for c in range(row.size):
+        d = np.float32(1.0) if pre_row[c] > 0 else slope
+        if drop:
+            d = d * scale if _keeps(key, c, threshold) else np.float32(0.0)
+        row[c] *= d
+
+
+@njit(**_OPTIONS)
+def piecewise_linear_dropout(z, slope, keep_probability, seed, out, pre):
+    """``out = dropout(f(z))`` with ``f(z) = z if z > 0 else slope * z``; ``pre = z`` if non-empty.
+
+    For dense layers; a sparse layer does this inside :func:`sparse_forward`.
+    """
+    drop, threshold, scale = _dropout_constants(keep_probability)
+    for r in range(z.shape[0]):
+        if pre.shape[0] > 0:
+            _fill_row(pre[r], z[r])
         row = out[r]
-        b0 = bias[r] if with_bias else np.float32(0.0)
+        _fill_row(row, z[r])
+        _activate_row(row, slope, _row_key(seed, r), drop, threshold, scale)
+
+
+@njit(**_OPTIONS)
+def piecewise_linear_dropout_backward(grad, a, pre, mode, slope, keep_probability, seed):
+    """In place: ``grad = dL/dz`` from ``dL/da`` for ``a = dropout(f(z))`` (see the modes)."""
+    drop, threshold, scale = _dropout_constants(keep_probability)
+    for r in range(grad.shape[0]):
+        if mode == RELU_FROM_OUTPUT:
+            _relu_derivative_row(grad[r], a[r], scale)
+        elif mode == FROM_PRE_ACTIVATION:
+            _piecewise_derivative_row(grad[r], pre[r], slope, _row_key(seed, r), drop,
+                                      threshold, scale)
+
+
+# -- sparse products ---------------------------------------------------------------------------
+@njit(inline="always")
+def _accumulate_row(start, end, indices, perm, data, xf, batch, row):
+    """``row += sum_k data[w_k] * x[indices[k]]`` over ``k`` in ``[start, end)``.
+
+    ``w_k = perm[k]`` when ``perm`` is non-empty (transpose index), else ``k``. ``xf`` is
+    ``x`` flattened: unsigned offsets spare numba's negative-index checks in the hot loop.
+    """
+    permuted = perm.size > 0
+    n = np.uint64(batch)
+    k = start
+    # Four connections at a time: one pass over the output row instead of four.
+    while k + 4 <= end:
+        if permuted:
+            w0, w1, w2, w3 = data[perm[k]], data[perm[k + 1]], data[perm[k + 2]], data[perm[k + 3]]
+        else:
+            w0, w1, w2, w3 = data[k], data[k + 1], data[k + 2], data[k + 3]
+        p0 = np.uint64(indices[k]) * n
+        p1 = np.uint64(indices[k + 1]) * n
+        p2 = np.uint64(indices[k + 2]) * n
+        p3 = np.uint64(indices[k + 3]) * n
         for b in range(batch):
-            row[b] = b0
-        k = indptr[r]
-        end = indptr[r + 1]
-        # Four connections at a time: one pass over the output row instead of four.
-        while k + 4 <= end:
-            if permuted:
-                w0 = data[perm[k]]
-                w1 = data[perm[k + 1]]
-                w2 = data[perm[k + 2]]
-                w3 = data[perm[k + 3]]
-            else:
-                w0 = data[k]
-                w1 = data[k + 1]
-                w2 = data[k + 2]
-                w3 = data[k + 3]
-            x0 = x[indices[k]]
-            x1 = x[indices[k + 1]]
-            x2 = x[indices[k + 2]]
-            x3 = x[indices[k + 3]]
-            for b in range(batch):
-                row[b] += w0 * x0[b] + w1 * x1[b] + w2 * x2[b] + w3 * x3[b]
-            k += 4
-        while k < end:
-            w = data[perm[k]] if permuted else data[k]
-            xr = x[indices[k]]
-            for b in range(batch):
-                row[b] += w * xr[b]
-            k += 1
+            u = np.uint64(b)
+            row[b] += w0 * xf[p0 + u] + w1 * xf[p1 + u] + w2 * xf[p2 + u] + w3 * xf[p3 + u]
+        k += 4
+    while k < end:
+        w = data[perm[k]] if permuted else data[k]
+        p = np.uint64(indices[k]) * n
+        for b in range(batch):
+            row[b] += w * xf[p + np.uint64(b)]
+        k += 1
 
 
 @njit(parallel=True, **_OPTIONS)
-def csr_sampled_gradient(indptr, indices, delta, x, scale, grad):
-    """SDDMM: ``grad[k] = scale * <delta[r], x[indices[k]]>`` for each stored ``(r, indices[k])``.
+def sparse_forward(indptr, indices, data, bias, x, out, pre, slope, keep_probability, seed,
+                   activate):
+    """``out = W^T x + b`` from the CSR of ``W^T``; with ``activate``, ``out = dropout(f(.))``.
 
-    The weight gradient restricted to existing connections; never forms ``delta @ x.T``.
+    ``x``: ``(n_in, batch)``; ``out``: ``(n_out, batch)``. ``f`` is the piecewise-linear
+    activation of ``slope`` (0 = ReLU); ``keep_probability >= 1`` means no dropout; ``pre``
+    receives ``W^T x + b`` when it has rows (the backward of ``slope != 0`` needs it).
     """
-    n_rows = indptr.size - 1
     batch = x.shape[1]
-    for r in prange(n_rows):
-        d = delta[r]
-        k = indptr[r]
-        end = indptr[r + 1]
-        # Four dot products per pass over ``d``: a quarter of the loads of delta's row.
-        while k + 4 <= end:
-            x0 = x[indices[k]]
-            x1 = x[indices[k + 1]]
-            x2 = x[indices[k + 2]]
-            x3 = x[indices[k + 3]]
-            a0 = a1 = a2 = a3 = np.float32(0.0)
-            for b in range(batch):
-                db = d[b]
-                a0 += db * x0[b]
-                a1 += db * x1[b]
-                a2 += db * x2[b]
-                a3 += db * x3[b]
-            grad[k] = a0 * scale
-            grad[k + 1] = a1 * scale
-            grad[k + 2] = a2 * scale
-            grad[k + 3] = a3 * scale
-            k += 4
-        while k < end:
-            xr = x[indices[k]]
-            acc = np.float32(0.0)
-            for b in range(batch):
-                acc += d[b] * xr[b]
-            grad[k] = acc * scale
-            k += 1
+    xf = x.reshape(-1)
+    drop, threshold, scale = _dropout_constants(keep_probability)
+    store_pre = pre.shape[0] > 0
+    for r in prange(indptr.size - 1):
+        row = out[r]
+        b = bias[r]
+        for c in range(batch):
+            row[c] = b
+        _accumulate_row(indptr[r], indptr[r + 1], indices, indices[:0], data, xf, batch, row)
+        if store_pre:
+            _fill_row(pre[r], row)
+        if activate:
+            _activate_row(row, slope, _row_key(seed, r), drop, threshold, scale)
 
 
+@njit(inline="always")
+def _sampled_gradient_row(start, end, indices, d, xf, batch, grad):
+    """SDDMM for one row: ``grad[k] = <d, x[indices[k]]>`` for ``k`` in ``[start, end)``."""
+    n = np.uint64(batch)
+    k = start
+    # Four dot products per pass over ``d``: a quarter of the loads of delta's row.
+    while k + 4 <= end:
+        p0 = np.uint64(indices[k]) * n
+        p1 = np.uint64(indices[k + 1]) * n
+        p2 = np.uint64(indices[k + 2]) * n
+        p3 = np.uint64(indices[k + 3]) * n
+        a0 = a1 = a2 = a3 = np.float32(0.0)
+        for b in range(batch):
+            u = np.uint64(b)
+            db = d[b]
+            a0 += db * xf[p0 + u]
+            a1 += db * xf[p1 + u]
+            a2 += db * xf[p2 + u]
+            a3 += db * xf[p3 + u]
+        grad[k], grad[k + 1], grad[k + 2], grad[k + 3] = a0, a1, a2, a3
+        k += 4
+    while k < end:
+        p = np.uint64(indices[k]) * n
+        acc = np.float32(0.0)
+        for b in range(batch):
+            acc += d[b] * xf[p + np.uint64(b)]
+        grad[k] = acc
+        k += 1
+
+
+@njit(parallel=True, **_OPTIONS)
+def sparse_backward(indptr, indices, t_indptr, t_indices, t_perm, data, delta, x, grad,
+                    bias_grad, dx, mode, pre, slope, keep_probability, seed, n_blocks):
+    """The backward pass of a sparse layer in one parallel region.
+
+    - ``grad[k] = <delta[r], x[indices[k]]>`` for each stored ``(r, indices[k])`` (SDDMM: the
+      weight gradient restricted to existing connections; never forms ``delta @ x.T``);
+    - ``bias_grad[r] = sum(delta[r])``;
+    - when ``dx`` has rows: ``dx = W delta`` through the transpose index, then multiplied by
+      the derivative of the activation that produced ``x`` (``mode``, see above), so ``dx``
+      is ``dL/dz`` of the previous layer.
+
+    The work is cut into ``n_blocks`` blocks, each holding the same share of both loops, so
+    a static schedule balances the threads.
+    """
+    n_out = indptr.size - 1
+    n_in = dx.shape[0]
+    batch = x.shape[1]
+    xf = x.reshape(-1)
+    df = delta.reshape(-1)
+    drop, threshold, scale = _dropout_constants(keep_probability)
+    for block in prange(n_blocks):
+        for r in range(block * n_out // n_blocks, (block + 1) * n_out // n_blocks):
+            d = delta[r]
+            bias_grad[r] = np.sum(d)
+            _sampled_gradient_row(indptr[r], indptr[r + 1], indices, d, xf, batch, grad)
+        for j in range(block * n_in // n_blocks, (block + 1) * n_in // n_blocks):
+            row = dx[j]
+            for c in range(batch):
+                row[c] = 0
+            _accumulate_row(t_indptr[j], t_indptr[j + 1], t_indices, t_perm, data, df, batch,
+                            row)
+            if mode == RELU_FROM_OUTPUT:
+                _relu_derivative_row(row, x[j], scale)
+            elif mode == FROM_PRE_ACTIVATION:
+                _piecewise_derivative_row(row, pre[j], slope, _row_key(seed, j), drop,
+                                          threshold, scale)
+
+
+# -- topology and optimiser ------------------------------------------------------------------
 @njit(**_OPTIONS)
 def group_by_column(indices, n_cols, indptr_dtype_sample):
     """Counting sort of connections by column: ``(col_indptr, order)``, stable, O(nnz).
@@ -137,75 +310,7 @@ def sgd_momentum_update(weights, grad, velocity, lr, momentum, weight_decay):
         weights[k] += v
 
 
-@njit(inline="always")
-def _uniform24(seed, index):
-    """A uniform integer in [0, 2**24) from (seed, index): splitmix64's finaliser."""
-    z = np.uint64(seed) + np.uint64(index) * np.uint64(0x9E3779B97F4A7C15)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    z = z ^ (z >> np.uint64(31))
-    return z >> np.uint64(40)
-
-
-@njit(inline="always")
-def _dropout_constants(keep_probability):
-    """``(drop?, 24-bit threshold, 1/keep)`` of an inverted-dropout mask."""
-    drop = keep_probability < 1.0
-    threshold = np.uint64(keep_probability * 16777216.0)
-    scale = np.float32(1.0 / keep_probability) if drop else np.float32(1.0)
-    return drop, threshold, scale
-
-
-@njit(inline="always")
-def _dropout_factor(seed, index, threshold, scale):
-    """``1/keep`` where the counter-based mask keeps entry ``index``, else 0."""
-    return scale if _uniform24(seed, index) < threshold else np.float32(0.0)
-
-
-@njit(**_OPTIONS)
-def dropout_inplace(values, keep_probability, seed):
-    """Inverted dropout in place: zero each entry with prob. ``1 - keep``, scale the rest by ``1/keep``.
-
-    The mask is a pure function of ``(seed, flat index)`` (counter-based), so the backward
-    pass re-applies exactly the same mask by calling this again with the same seed: dropout
-    is linear, its gradient is the same masked scaling.
-    """
-    _, threshold, scale = _dropout_constants(keep_probability)
-    n_rows, n_cols = values.shape
-    for r in range(n_rows):
-        row = values[r]
-        for c in range(n_cols):
-            row[c] *= _dropout_factor(seed, r * n_cols + c, threshold, scale)
-
-
-@njit(**_OPTIONS)
-def piecewise_linear_dropout(z, slope, keep_probability, seed, out):
-    """Fused ``out = dropout(f(z))`` with ``f(z) = z if z > 0 else slope * z`` (one pass).
-
-    ``keep_probability >= 1`` means no dropout. The mask is the one of
-    :func:`dropout_inplace` for the same seed.
-    """
-    drop, threshold, scale = _dropout_constants(keep_probability)
-    n_rows, n_cols = z.shape
-    for r in range(n_rows):
-        zr = z[r]
-        o = out[r]
-        for c in range(n_cols):
-            v = zr[c] if zr[c] > 0 else slope * zr[c]
-            o[c] = v * _dropout_factor(seed, r * n_cols + c, threshold, scale) if drop else v
-
-
-@njit(**_OPTIONS)
-def piecewise_linear_dropout_backward(z, grad, slope, keep_probability, seed):
-    """In place: ``grad *= f'(z) * mask / keep``, the backward of :func:`piecewise_linear_dropout`."""
-    drop, threshold, scale = _dropout_constants(keep_probability)
-    n_rows, n_cols = z.shape
-    for r in range(n_rows):
-        zr = z[r]
-        g = grad[r]
-        for c in range(n_cols):
-            d = np.float32(1.0) if zr[c] > 0 else slope
-            g[c] *= d * _dropout_factor(seed, r * n_cols + c, threshold, scale) if drop else d
+EMPTY_ROWS = np.zeros((0, 0), dtype=np.float32)
 
 
 def warm_up():
@@ -216,11 +321,15 @@ def warm_up():
     data = np.ones(1, dtype=f32)
     x = np.ones((1, 2), dtype=f32)
     out = np.empty((1, 2), dtype=f32)
-    csr_matmul(indptr, indices, np.zeros(0, np.int32), data, np.zeros(1, f32), x, out)
-    csr_matmul(indptr, indices, np.zeros(1, np.int32), data, np.zeros(0, f32), x, out)
-    csr_sampled_gradient(indptr, indices, x, x, f32(1.0), data.copy())
+    seed = np.uint64(1)
+    for pre in (EMPTY_ROWS, out.copy()):
+        sparse_forward(indptr, indices, data, data, x, out, pre, f32(0.0), 0.5, seed, True)
+    for dx in (EMPTY_ROWS, out.copy()):
+        sparse_backward(indptr, indices, indptr, indices, indices, data, x, x, data.copy(),
+                        data.copy(), dx, FROM_PRE_ACTIVATION, x, f32(0.0), 0.5, seed, 1)
     group_by_column(indices, 1, indptr[:1])
     sgd_momentum_update(data.copy(), data, data.copy(), f32(0.1), f32(0.9), f32(0.0))
-    dropout_inplace(x.copy(), 0.5, np.uint64(1))
-    piecewise_linear_dropout(x, f32(0.0), 0.5, np.uint64(1), out)
-    piecewise_linear_dropout_backward(x, out, f32(0.0), 0.5, np.uint64(1))
+    dropout_inplace(x.copy(), 0.5, seed)
+    for pre in (EMPTY_ROWS, out.copy()):
+        piecewise_linear_dropout(x, f32(0.0), 0.5, seed, out, pre)
+    piecewise_linear_dropout_backward(out, x, x, RELU_FROM_OUTPUT, f32(0.0), 0.5, seed)

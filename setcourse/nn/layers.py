@@ -9,10 +9,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import kernels
+from .activations import PiecewiseLinear
 from .sparsity import erdos_renyi_positions, sample_empty_positions
 
 INITS = ("actual_fan_in", "dense_fan_in")
-_EMPTY_I32 = np.zeros(0, dtype=np.int32)
+# Blocks of the backward kernel: many more than threads, so a static schedule balances.
+_BLOCKS = 64
 
 
 def he_uniform_limits(fan_in, init, n_in):
@@ -29,7 +31,13 @@ def he_uniform_limits(fan_in, init, n_in):
 
 
 class Layer:
-    """What the model needs from a layer: shapes, parameters, forward and backward."""
+    """What the model needs from a layer: shapes, parameters, forward and backward.
+
+    Subclasses implement the three products :meth:`linear`, :meth:`store_gradients` and
+    :meth:`input_gradient`, which :meth:`forward` and :meth:`backward` wire to the hidden
+    activation (a :class:`~setcourse.nn.activations.HiddenStep`); or they override
+    :meth:`forward` and :meth:`backward` to fuse it all (:class:`SparseLayer`).
+    """
 
     sparse = False
 
@@ -40,6 +48,40 @@ class Layer:
         self.bias_grad = np.zeros(n_out, dtype=np.float32)
         self.bias_velocity = np.zeros(n_out, dtype=np.float32)
         self.input = None  # last forward input, kept for backward and for RigL-style growth
+
+    def forward(self, x, step=None):
+        """``z = W^T x + b`` ``(n_out, batch)`` for ``x`` ``(n_in, batch)``; or ``step``'s output.
+
+        With a :class:`~setcourse.nn.activations.HiddenStep` the layer returns
+        ``a = dropout(f(z))`` and the step keeps what its backward needs.
+        """
+        self.input = x
+        z = self.linear(x)
+        return z if step is None else step.forward(z)
+
+    def backward(self, delta, need_input_grad=True, input_step=None):
+        """Store the gradients for ``delta = dL/dz``; return ``dL/dx`` (or ``None``).
+
+        With ``input_step`` (the hidden step that produced this layer's input) the result is
+        carried through it: ``dL/dz`` of the previous layer.
+        """
+        self.store_gradients(delta)
+        if not need_input_grad:
+            return None
+        dx = self.input_gradient(delta)
+        return dx if input_step is None else input_step.backward(dx, self.input)
+
+    def linear(self, x):
+        """``W^T x + b``."""
+        raise NotImplementedError
+
+    def store_gradients(self, delta):
+        """Fill ``weight_grad`` and ``bias_grad`` from ``delta`` and the kept input."""
+        raise NotImplementedError
+
+    def input_gradient(self, delta):
+        """``dL/dx = W delta``."""
+        raise NotImplementedError
 
     def parameters(self):
         """``(value, grad, velocity)`` triples of flat arrays, for the optimiser."""
@@ -73,17 +115,17 @@ class DenseLayer(Layer):
     def weight_values(self):
         return self.weights
 
-    def forward(self, x):
-        self.input = x
+    def linear(self, x):
         z = self.weights @ x
         z += self.bias[:, None]
         return z
 
-    def backward(self, delta, need_input_grad=True):
-        """Store the weight and bias gradients; return ``dL/dx`` (or ``None``)."""
+    def store_gradients(self, delta):
         np.matmul(delta, self.input.T, out=self.weight_grad)
         np.sum(delta, axis=1, out=self.bias_grad)
-        return self.weights.T @ delta if need_input_grad else None
+
+    def input_gradient(self, delta):
+        return self.weights.T @ delta
 
     def to_scipy(self):
         """Weights as a scipy CSR matrix of shape ``(n_in, n_out)``."""
@@ -197,23 +239,44 @@ class SparseLayer(Layer):
         return self.data
 
     # -- products ---------------------------------------------------------------------------
-    def forward(self, x):
+    def forward(self, x, step=None):
+        """As :meth:`Layer.forward`; a piecewise-linear step runs inside the product kernel."""
+        if step is not None and not isinstance(step.activation, PiecewiseLinear):
+            return super().forward(x, step)
         self.input = x
-        z = np.empty((self.n_out, x.shape[1]), dtype=np.float32)
-        kernels.csr_matmul(self.indptr, self.indices, _EMPTY_I32, self.data, self.bias, x, z)
-        return z
+        out = np.empty((self.n_out, x.shape[1]), dtype=np.float32)
+        if step is None:
+            kernels.sparse_forward(self.indptr, self.indices, self.data, self.bias, x, out,
+                                   kernels.EMPTY_ROWS, np.float32(0), 1.0, np.uint64(0), False)
+        else:
+            kernels.sparse_forward(self.indptr, self.indices, self.data, self.bias, x, out,
+                                   step.pre_buffer(out.shape),
+                                   np.float32(step.activation.negative_slope),
+                                   step.keep_probability, step.seed, True)
+        return out
 
-    def backward(self, delta, need_input_grad=True):
-        """Store the gradients of the existing connections (SDDMM); return ``dL/dx`` or ``None``."""
-        kernels.csr_sampled_gradient(self.indptr, self.indices, delta, self.input,
-                                     np.float32(1.0), self.weight_grad)
-        np.sum(delta, axis=1, out=self.bias_grad)
+    def linear(self, x):
+        return self.forward(x)
+
+    def backward(self, delta, need_input_grad=True, input_step=None):
+        """As :meth:`Layer.backward`, in one kernel: SDDMM weight gradient, bias gradient and
+        the input gradient (through the transpose index), times the derivative of a
+        piecewise-linear ``input_step``."""
+        dx = (np.empty((self.n_in, delta.shape[1]), dtype=np.float32) if need_input_grad
+              else kernels.EMPTY_ROWS)
+        fused = input_step is not None and isinstance(input_step.activation, PiecewiseLinear)
+        mode, pre, slope = kernels.NO_DERIVATIVE, kernels.EMPTY_ROWS, np.float32(0)
+        keep, seed = 1.0, np.uint64(0)
+        if fused and need_input_grad:
+            mode = input_step.activation.derivative_mode
+            pre, slope = input_step.pre, np.float32(input_step.activation.negative_slope)
+            keep, seed = input_step.keep_probability, input_step.seed
+        kernels.sparse_backward(self.indptr, self.indices, self.t_indptr, self.t_indices,
+                                self.t_perm, self.data, delta, self.input, self.weight_grad,
+                                self.bias_grad, dx, mode, pre, slope, keep, seed, _BLOCKS)
         if not need_input_grad:
             return None
-        dx = np.empty((self.n_in, delta.shape[1]), dtype=np.float32)
-        kernels.csr_matmul(self.t_indptr, self.t_indices, self.t_perm, self.data,
-                           np.zeros(0, np.float32), delta, dx)
-        return dx
+        return dx if fused or input_step is None else input_step.backward(dx, self.input)
 
     def to_scipy(self):
         """Weights as a scipy CSR matrix of shape ``(n_in, n_out)`` (a copy)."""

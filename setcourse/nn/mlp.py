@@ -10,7 +10,7 @@ import numpy as np
 from ..atomic import atomic_file
 from ..evolution import EvolutionStrategy, strategy_for
 from . import kernels
-from .activations import ACTIVATIONS, hidden_activations
+from .activations import ACTIVATIONS, HiddenStep, hidden_activations
 from .layers import INITS, DenseLayer, SparseLayer
 from .losses import LOSSES, make_loss
 from .optim import SGD
@@ -192,36 +192,31 @@ class MLP:
         With ``training=True`` dropout is applied (a fresh counter-based mask per layer and
         batch, seeded from ``rng_``) and what backward needs is kept.
         """
-        self._pre_activations = []
         keep = 1.0 - self.dropout if training else 1.0
         self._dropout_seeds = self.rng_.integers(0, 2**63, size=len(self.activations_),
                                                  dtype=np.uint64) if keep < 1 else None
-        self._keep_probability = keep
+        self._steps = []
         a = x
         for index, layer in enumerate(self.layers_[:-1]):
-            z = layer.forward(a)
             seed = self._dropout_seeds[index] if keep < 1 else np.uint64(0)
-            a = self.activations_[index].forward_dropout(z, keep, seed)
-            if training:
-                self._pre_activations.append(z)
+            step = HiddenStep(self.activations_[index], keep, seed, training)
+            a = layer.forward(a, step)
+            self._steps.append(step)
         logits = self.layers_[-1].forward(a)
         if not training:
             # Inputs are kept for backward only: don't hold an evaluation chunk's activations.
             for layer in self.layers_:
                 layer.input = None
+            self._steps = []
         return logits
 
     def backward(self, grad):
         """Back-propagate ``dL/dlogits``; fills every layer's gradients."""
-        keep = self._keep_probability
         for index in range(len(self.layers_) - 1, -1, -1):
-            grad = self.layers_[index].backward(grad, need_input_grad=index > 0)
-            if index == 0:
-                break
-            seed = self._dropout_seeds[index - 1] if keep < 1 else np.uint64(0)
-            grad = self.activations_[index - 1].backward_dropout(
-                self._pre_activations[index - 1], grad, keep, seed)
-        self._pre_activations = []
+            step = self._steps[index - 1] if index > 0 else None
+            grad = self.layers_[index].backward(grad, need_input_grad=index > 0,
+                                                input_step=step)
+        self._steps = []
 
     # -- training and inference -------------------------------------------------------------
     def fit(self, X, y, validation_data=None, epochs=None, callbacks=(), batch_transform=None):

@@ -13,33 +13,80 @@ def random_csr(n_rows, n_cols, density, seed):
     return m
 
 
-def test_matmul_and_sampled_gradient_match_scipy():
+def transpose_index(w):
+    t_indptr, order = kernels.group_by_column(w.indices, w.shape[1], w.indptr[:1])
+    rows = np.repeat(np.arange(w.shape[0], dtype=np.int32), np.diff(w.indptr))
+    return t_indptr, rows[order], order
+
+
+@pytest.mark.parametrize("batch", [1, 3, 50])
+def test_forward_product_matches_scipy(batch):
     rng = np.random.default_rng(0)
     w = random_csr(37, 29, 0.2, 1)
-    x = rng.normal(size=(29, 50)).astype(np.float32)
+    x = rng.normal(size=(29, batch)).astype(np.float32)
     bias = rng.normal(size=37).astype(np.float32)
-    out = np.empty((37, 50), np.float32)
-    kernels.csr_matmul(w.indptr, w.indices, np.zeros(0, np.int32), w.data, bias, x, out)
+    out = np.empty((37, batch), np.float32)
+    kernels.sparse_forward(w.indptr, w.indices, w.data, bias, x, out, kernels.EMPTY_ROWS,
+                           np.float32(0), 1.0, np.uint64(0), False)
     np.testing.assert_allclose(out, w @ x + bias[:, None], rtol=1e-5, atol=1e-5)
 
-    delta = rng.normal(size=(37, 50)).astype(np.float32)
-    grad = np.full(w.nnz, np.nan, np.float32)
-    kernels.csr_sampled_gradient(w.indptr, w.indices, delta, x, np.float32(0.5), grad)
-    rows = np.repeat(np.arange(37), np.diff(w.indptr))
-    expected = 0.5 * (delta @ x.T)[rows, w.indices]
-    np.testing.assert_allclose(grad, expected, rtol=1e-4, atol=1e-5)
+
+@pytest.mark.parametrize("slope", [0.0, 0.3, -0.6])
+@pytest.mark.parametrize("keep", [1.0, 0.7])
+def test_fused_forward_is_product_then_activation_then_dropout(slope, keep):
+    rng = np.random.default_rng(3)
+    w = random_csr(31, 17, 0.3, 4)
+    x = rng.normal(size=(17, 21)).astype(np.float32)
+    bias = rng.normal(size=31).astype(np.float32)
+    out = np.empty((31, 21), np.float32)
+    pre = np.empty((31, 21), np.float32)
+    seed = np.uint64(99)
+    kernels.sparse_forward(w.indptr, w.indices, w.data, bias, x, out, pre, np.float32(slope),
+                           keep, seed, True)
+    z = w @ x + bias[:, None]
+    expected = np.where(z > 0, z, slope * z).astype(np.float32)
+    kernels.dropout_inplace(expected, keep, seed)
+    np.testing.assert_allclose(pre, z, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
 
 
-def test_transpose_index_gives_the_input_gradient():
+def test_backward_matches_scipy_and_the_activation_derivative():
     rng = np.random.default_rng(1)
     w = random_csr(40, 23, 0.3, 2)
-    t_indptr, order = kernels.group_by_column(w.indices, 23, w.indptr[:1])
-    rows = np.repeat(np.arange(40, dtype=np.int32), np.diff(w.indptr))
-    np.testing.assert_array_equal(order, np.argsort(w.indices, kind="stable"))
+    t_indptr, t_indices, t_perm = transpose_index(w)
+    np.testing.assert_array_equal(t_perm, np.argsort(w.indices, kind="stable"))
     delta = rng.normal(size=(40, 7)).astype(np.float32)
-    dx = np.empty((23, 7), np.float32)
-    kernels.csr_matmul(t_indptr, rows[order], order, w.data, np.zeros(0, np.float32), delta, dx)
-    np.testing.assert_allclose(dx, w.T @ delta, rtol=1e-5, atol=1e-5)
+    z_prev = rng.normal(size=(23, 7)).astype(np.float32)
+    keep, seed, rows = 0.6, np.uint64(7), np.repeat(np.arange(40), np.diff(w.indptr))
+    mask = np.ones_like(z_prev)
+    kernels.dropout_inplace(mask, keep, seed)
+    for mode, slope in ((kernels.NO_DERIVATIVE, 0.0), (kernels.RELU_FROM_OUTPUT, 0.0),
+                        (kernels.FROM_PRE_ACTIVATION, 0.25)):
+        x = np.where(z_prev > 0, z_prev, slope * z_prev) * mask  # the layer's input a
+        grad = np.full(w.nnz, np.nan, np.float32)
+        bias_grad = np.full(40, np.nan, np.float32)
+        dx = np.full((23, 7), np.nan, np.float32)
+        kernels.sparse_backward(w.indptr, w.indices, t_indptr, t_indices, t_perm, w.data,
+                                delta, x, grad, bias_grad, dx, mode, z_prev, np.float32(slope),
+                                keep, seed, 5)
+        np.testing.assert_allclose(grad, (delta @ x.T)[rows, w.indices], rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(bias_grad, delta.sum(axis=1), rtol=1e-5, atol=1e-5)
+        derivative = 1.0 if mode == kernels.NO_DERIVATIVE else np.where(z_prev > 0, 1.0, slope) * mask
+        np.testing.assert_allclose(dx, (w.T @ delta) * derivative, rtol=1e-5, atol=1e-5)
+
+
+def test_backward_without_input_gradient_leaves_it_alone():
+    rng = np.random.default_rng(5)
+    w = random_csr(9, 30, 0.4, 6)
+    t_indptr, t_indices, t_perm = transpose_index(w)
+    delta = rng.normal(size=(9, 4)).astype(np.float32)
+    x = rng.normal(size=(30, 4)).astype(np.float32)
+    grad, bias_grad = np.empty(w.nnz, np.float32), np.empty(9, np.float32)
+    kernels.sparse_backward(w.indptr, w.indices, t_indptr, t_indices, t_perm, w.data, delta, x,
+                            grad, bias_grad, kernels.EMPTY_ROWS, kernels.NO_DERIVATIVE,
+                            kernels.EMPTY_ROWS, np.float32(0), 1.0, np.uint64(0), 64)
+    rows = np.repeat(np.arange(9), np.diff(w.indptr))
+    np.testing.assert_allclose(grad, (delta @ x.T)[rows, w.indices], rtol=1e-4, atol=1e-5)
 
 
 def test_sgd_update_matches_the_formula():

@@ -88,12 +88,10 @@ def test_evolution_keeps_nnz_no_duplicates_and_aligned_momentum():
     assert new >= n_rewired - 2  # a regrown position may coincide with a pruned one
     # transpose index still describes the same connections
     dense = layer.to_dense()
-    x = rng.normal(size=(layer.n_out, 5)).astype(np.float32)
-    dx = np.empty((layer.n_in, 5), dtype=np.float32)
-    from setcourse.nn.kernels import csr_matmul
-    csr_matmul(layer.t_indptr, layer.t_indices, layer.t_perm, layer.data,
-               np.zeros(0, np.float32), x, dx)
-    np.testing.assert_allclose(dx, dense.T @ x, rtol=1e-5, atol=1e-5)
+    delta = rng.normal(size=(layer.n_out, 5)).astype(np.float32)
+    layer.input = rng.normal(size=(layer.n_in, 5)).astype(np.float32)
+    dx = layer.backward(delta)
+    np.testing.assert_allclose(dx, dense.T @ delta, rtol=1e-5, atol=1e-5)
 
 
 def test_regrowth_is_uniform_over_empty_positions():
