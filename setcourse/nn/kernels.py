@@ -15,13 +15,16 @@ thread wake-up, and every extra element-wise sweep costs as much as a sparse pro
 """
 import os
 
-# How long idle OpenMP threads spin before they sleep. Spinning forever (ACTIVE) collapses when
-# the cores are oversubscribed (a second kernel, a busy laptop: measured 7.2 s vs 0.4 s for
-# the same 5,000 samples at load 3.7 on 2 cores); sleeping at once (PASSIVE) pays a wake-up of
-# ~0.1-0.2 ms per parallel region, 30 % of an epoch. A short spin bridges the gaps inside a
-# training step and gives the core back soon after. Set either variable to override.
+# How long idle OpenMP threads spin before they sleep (GNU OpenMP, numba's default layer on
+# Linux). Measured on 2 cores, 200 SET steps, median of 5 (benchmarks/thread_wait.py):
+#   policy                      idle     one busy process beside it
+#   sleep at once (PASSIVE)     1.26 s   1.56 s   (a wake-up per region: ~80 us)
+#   spin 3,000 (our default)    1.00 s   1.83 s
+#   spin 200,000                1.00 s   3.52 s   (spinning threads fight for the cores)
+# A short spin bridges the gaps between the kernels of a training step and hands the core
+# back soon after. Set OMP_WAIT_POLICY or GOMP_SPINCOUNT to override.
 if "OMP_WAIT_POLICY" not in os.environ:
-    os.environ.setdefault("GOMP_SPINCOUNT", "200000")
+    os.environ.setdefault("GOMP_SPINCOUNT", "3000")
 
 import numpy as np  # noqa: E402
 from numba import njit, prange  # noqa: E402
@@ -163,20 +166,27 @@ def _accumulate_row(start, end, indices, perm, data, xf, batch, row):
     permuted = perm.size > 0
     n = np.uint64(batch)
     k = start
-    # Four connections at a time: one pass over the output row instead of four.
-    while k + 4 <= end:
+    # Eight connections at a time: one load and store of the output row per eight products.
+    while k + 8 <= end:
         if permuted:
             w0, w1, w2, w3 = data[perm[k]], data[perm[k + 1]], data[perm[k + 2]], data[perm[k + 3]]
+            w4, w5, w6, w7 = data[perm[k + 4]], data[perm[k + 5]], data[perm[k + 6]], data[perm[k + 7]]
         else:
             w0, w1, w2, w3 = data[k], data[k + 1], data[k + 2], data[k + 3]
+            w4, w5, w6, w7 = data[k + 4], data[k + 5], data[k + 6], data[k + 7]
         p0 = np.uint64(indices[k]) * n
         p1 = np.uint64(indices[k + 1]) * n
         p2 = np.uint64(indices[k + 2]) * n
         p3 = np.uint64(indices[k + 3]) * n
+        p4 = np.uint64(indices[k + 4]) * n
+        p5 = np.uint64(indices[k + 5]) * n
+        p6 = np.uint64(indices[k + 6]) * n
+        p7 = np.uint64(indices[k + 7]) * n
         for b in range(batch):
             u = np.uint64(b)
-            row[b] += w0 * xf[p0 + u] + w1 * xf[p1 + u] + w2 * xf[p2 + u] + w3 * xf[p3 + u]
-        k += 4
+            row[b] += ((w0 * xf[p0 + u] + w1 * xf[p1 + u]) + (w2 * xf[p2 + u] + w3 * xf[p3 + u])
+                       + ((w4 * xf[p4 + u] + w5 * xf[p5 + u]) + (w6 * xf[p6 + u] + w7 * xf[p7 + u])))
+        k += 8
     while k < end:
         w = data[perm[k]] if permuted else data[k]
         p = np.uint64(indices[k]) * n
@@ -215,13 +225,17 @@ def _sampled_gradient_row(start, end, indices, d, xf, batch, grad):
     """SDDMM for one row: ``grad[k] = <d, x[indices[k]]>`` for ``k`` in ``[start, end)``."""
     n = np.uint64(batch)
     k = start
-    # Four dot products per pass over ``d``: a quarter of the loads of delta's row.
-    while k + 4 <= end:
+    # Eight dot products per pass over ``d``: an eighth of the loads of delta's row.
+    while k + 8 <= end:
         p0 = np.uint64(indices[k]) * n
         p1 = np.uint64(indices[k + 1]) * n
         p2 = np.uint64(indices[k + 2]) * n
         p3 = np.uint64(indices[k + 3]) * n
-        a0 = a1 = a2 = a3 = np.float32(0.0)
+        p4 = np.uint64(indices[k + 4]) * n
+        p5 = np.uint64(indices[k + 5]) * n
+        p6 = np.uint64(indices[k + 6]) * n
+        p7 = np.uint64(indices[k + 7]) * n
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = np.float32(0.0)
         for b in range(batch):
             u = np.uint64(b)
             db = d[b]
@@ -229,8 +243,13 @@ def _sampled_gradient_row(start, end, indices, d, xf, batch, grad):
             a1 += db * xf[p1 + u]
             a2 += db * xf[p2 + u]
             a3 += db * xf[p3 + u]
+            a4 += db * xf[p4 + u]
+            a5 += db * xf[p5 + u]
+            a6 += db * xf[p6 + u]
+            a7 += db * xf[p7 + u]
         grad[k], grad[k + 1], grad[k + 2], grad[k + 3] = a0, a1, a2, a3
-        k += 4
+        grad[k + 4], grad[k + 5], grad[k + 6], grad[k + 7] = a4, a5, a6, a7
+        k += 8
     while k < end:
         p = np.uint64(indices[k]) * n
         acc = np.float32(0.0)
