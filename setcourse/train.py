@@ -11,6 +11,7 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from .nn import kernels
 from .nn.validation import check_features, check_labels, check_positive_int
 
 PHASES = ("forward", "backward", "update", "evolution", "evaluation")
@@ -94,7 +95,7 @@ def fit(model, X, y, validation_data=None, epochs=None, callbacks=(), batch_tran
     check_positive_int("epochs", epochs)
     model.validate_params()
     built = hasattr(model, "layers_") and model.warm_start
-    X = check_features(X, model.n_features_in_ if built else None)
+    X = np.ascontiguousarray(check_features(X, model.n_features_in_ if built else None))
     if X.shape[0] == 0:
         raise ValueError("X must contain at least one sample; got 0")
     if validation_data is not None:
@@ -167,10 +168,12 @@ def _train_epoch(model, X, y, batch_size, epoch, callbacks, batch_transform):
     n_batches = math.ceil(n / batch_size)
     for batch in range(n_batches):
         index = order[batch * batch_size:(batch + 1) * batch_size]
-        xb = X[index]
-        if batch_transform is not None:
-            xb = np.asarray(batch_transform(xb, model.rng_), dtype=np.float32)
-        xb = np.ascontiguousarray(xb.T)
+        if batch_transform is None:
+            xb = np.empty((X.shape[1], index.size), dtype=np.float32)
+            kernels.gather_feature_major(X, index, xb)  # the model works feature-major
+        else:
+            xb = np.asarray(batch_transform(X[index], model.rng_), dtype=np.float32)
+            xb = np.ascontiguousarray(xb.T)
         yb = y[index]
         t0 = time.perf_counter()
         logits = model.forward(xb, training=True)

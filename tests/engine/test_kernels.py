@@ -97,3 +97,12 @@ def test_sgd_update_matches_the_formula():
     v_expected = 0.9 * v0 - 0.1 * (g + 0.01 * w0)
     np.testing.assert_allclose(v, v_expected, rtol=1e-6)
     np.testing.assert_allclose(w, w0 + v_expected, rtol=1e-6)
+
+
+def test_gather_feature_major_is_the_transposed_batch():
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(50, 131)).astype(np.float32)  # features not a multiple of the tile
+    index = rng.permutation(50)[:37]  # nor the batch
+    out = np.empty((131, 37), np.float32)
+    kernels.gather_feature_major(X, index, out)
+    np.testing.assert_array_equal(out, X[index].T)
