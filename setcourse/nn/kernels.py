@@ -49,8 +49,9 @@ def _row_key(seed, row):
 def _keeps(key, column, threshold):
     """Whether the mask keeps ``(row, column)``: murmur3's 32-bit finaliser of key and column.
 
-    32-bit so that the loop over a row vectorises (AVX2 has no 64-bit multiply); within a row
-    the hashed values are distinct because every step is a bijection of ``column``.
+    32-bit: three cheap multiplies per element instead of a 64-bit hash (AVX2 has no 64-bit
+    multiply); within a row the hashed values are distinct because every step is a bijection
+    of ``column``, and rows differ through their 64-bit keys.
     """
     h = key ^ _U32(_U32(column) * _U32(0x9E3779B1))
     h = _U32((h ^ (h >> _U32(16))) * _U32(0x85EBCA6B))
@@ -74,7 +75,8 @@ def dropout_inplace(values, keep_probability, seed):
 
     The mask is a pure function of ``(seed, row, column)`` (counter-based), so the backward
     pass re-applies exactly the same mask by calling this again with the same seed: dropout
-    is linear, its gradient is the same masked scaling. Every fused kernel below uses it.
+    is linear, its gradient is the same masked scaling. The fused kernels below draw the same
+    mask (same ``_row_key`` and ``_keeps``), so tests can rebuild it with this function.
     """
     drop, threshold, scale = _dropout_constants(keep_probability)
     if not drop:

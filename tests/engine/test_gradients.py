@@ -83,3 +83,19 @@ def test_dropout_mask_rate_and_scale():
     again = np.ones((200, 500), dtype=np.float32)
     dropout_inplace(again, 0.7, np.uint64(12345))
     np.testing.assert_array_equal(values, again)
+
+
+def test_dropout_mask_has_no_row_column_or_neighbour_structure():
+    from setcourse.nn.kernels import dropout_inplace
+    keep, n = 0.7, 512
+    mask = np.ones((n, n), dtype=np.float32)
+    dropout_inplace(mask, keep, np.uint64(2024))
+    kept = mask > 0
+    sigma = np.sqrt(keep * (1 - keep) / n)  # binomial spread of a row's or column's mean
+    assert np.abs(kept.mean(axis=1) - keep).max() < 5 * sigma
+    assert np.abs(kept.mean(axis=0) - keep).max() < 5 * sigma
+    for a, b in ((kept[:, 1:], kept[:, :-1]), (kept[1:], kept[:-1])):  # neighbours
+        assert (a & b).mean() == pytest.approx(keep * keep, abs=0.005)
+    other = np.ones((n, n), dtype=np.float32)
+    dropout_inplace(other, keep, np.uint64(2025))  # another seed: an independent mask
+    assert (kept & (other > 0)).mean() == pytest.approx(keep * keep, abs=0.005)
