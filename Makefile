@@ -10,12 +10,14 @@ BIN := $(VENV)/bin
 endif
 STAMP := $(VENV)/.setcourse-installed
 # Jupyter refuses to run as root (containers, CI) unless told to.
-LAB_FLAGS := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
+ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
+# Extra JupyterLab options, e.g. make lab LAB_FLAGS="--no-browser --port=9000"
+LAB_FLAGS ?=
 
 .PHONY: lab test venv clean
 
 lab: $(STAMP)
-	$(BIN)/python -m jupyter lab --ServerApp.root_dir=course $(LAB_FLAGS)
+	$(BIN)/python -m jupyter lab --ServerApp.root_dir=course $(ROOT_FLAG) $(LAB_FLAGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
