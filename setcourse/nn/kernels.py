@@ -263,6 +263,50 @@ def _sampled_gradient_row(start, end, indices, d, xf, batch, grad):
         k += 1
 
 
+@njit(inline="always")
+def _column_backward(start, end, t_indices, t_perm, data, df, batch, xj, dxj, grad):
+    """Both backward products of one input neuron ``j``, in one pass over its connections.
+
+    ``dxj = sum_k data[t_perm[k]] * delta[t_indices[k]]`` and
+    ``grad[t_perm[k]] = <delta[t_indices[k]], x_j>``: each row of ``delta`` is loaded once
+    and serves both, while ``x_j`` and ``dxj`` stay in L1. Half the memory traffic of an
+    SDDMM over output rows followed by a separate input-gradient pass.
+    """
+    n = np.uint64(batch)
+    for b in range(batch):
+        dxj[b] = 0
+    k = start
+    while k + 4 <= end:
+        w0, w1, w2, w3 = data[t_perm[k]], data[t_perm[k + 1]], data[t_perm[k + 2]], data[t_perm[k + 3]]
+        p0 = np.uint64(t_indices[k]) * n
+        p1 = np.uint64(t_indices[k + 1]) * n
+        p2 = np.uint64(t_indices[k + 2]) * n
+        p3 = np.uint64(t_indices[k + 3]) * n
+        a0 = a1 = a2 = a3 = np.float32(0.0)
+        for b in range(batch):
+            u = np.uint64(b)
+            d0, d1, d2, d3 = df[p0 + u], df[p1 + u], df[p2 + u], df[p3 + u]
+            xb = xj[b]
+            a0 += d0 * xb
+            a1 += d1 * xb
+            a2 += d2 * xb
+            a3 += d3 * xb
+            dxj[b] += (w0 * d0 + w1 * d1) + (w2 * d2 + w3 * d3)
+        grad[t_perm[k]], grad[t_perm[k + 1]] = a0, a1
+        grad[t_perm[k + 2]], grad[t_perm[k + 3]] = a2, a3
+        k += 4
+    while k < end:
+        w = data[t_perm[k]]
+        p = np.uint64(t_indices[k]) * n
+        acc = np.float32(0.0)
+        for b in range(batch):
+            d = df[p + np.uint64(b)]
+            acc += d * xj[b]
+            dxj[b] += w * d
+        grad[t_perm[k]] = acc
+        k += 1
+
+
 @njit(parallel=True, **_OPTIONS)
 def sparse_backward(indptr, indices, t_indptr, t_indices, t_perm, data, delta, x, grad,
                     bias_grad, dx, mode, pre, slope, keep_probability, seed, n_blocks):
@@ -273,9 +317,10 @@ def sparse_backward(indptr, indices, t_indptr, t_indices, t_perm, data, delta, x
     - ``bias_grad[r] = sum(delta[r])``;
     - when ``dx`` has rows: ``dx = W delta`` through the transpose index, then multiplied by
       the derivative of the activation that produced ``x`` (``mode``, see above), so ``dx``
-      is ``dL/dz`` of the previous layer.
+      is ``dL/dz`` of the previous layer. Then the SDDMM runs over the same transpose index
+      (input neurons), sharing each loaded row of ``delta`` with the input gradient.
 
-    The work is cut into ``n_blocks`` blocks, each holding the same share of both loops, so
+    The work is cut into ``n_blocks`` blocks, each holding the same share of the loops, so
     a static schedule balances the threads.
     """
     n_out = indptr.size - 1
@@ -288,13 +333,12 @@ def sparse_backward(indptr, indices, t_indptr, t_indices, t_perm, data, delta, x
         for r in range(block * n_out // n_blocks, (block + 1) * n_out // n_blocks):
             d = delta[r]
             bias_grad[r] = np.sum(d)
-            _sampled_gradient_row(indptr[r], indptr[r + 1], indices, d, xf, batch, grad)
+            if n_in == 0:
+                _sampled_gradient_row(indptr[r], indptr[r + 1], indices, d, xf, batch, grad)
         for j in range(block * n_in // n_blocks, (block + 1) * n_in // n_blocks):
             row = dx[j]
-            for c in range(batch):
-                row[c] = 0
-            _accumulate_row(t_indptr[j], t_indptr[j + 1], t_indices, t_perm, data, df, batch,
-                            row)
+            _column_backward(t_indptr[j], t_indptr[j + 1], t_indices, t_perm, data, df, batch,
+                             x[j], row, grad)
             if mode == RELU_FROM_OUTPUT:
                 _relu_derivative_row(row, x[j], scale)
             elif mode == FROM_PRE_ACTIVATION:
