@@ -44,13 +44,17 @@ def test_reference_matches_finite_differences(activation, loss):
             assert grads_b[l][i] == pytest.approx((up - down) / (2 * eps), rel=1e-4, abs=1e-8)
 
 
-@pytest.mark.parametrize("topology", ["fixprob", "dense"])
+@pytest.mark.parametrize("topology", ["fixprob", "dense", "dense_blas"])
 @pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("dropout", [0.0, 0.4])
 def test_engine_matches_dense_masked_reference(topology, activation, loss, dropout):
-    model = built_model(activation=activation, loss=loss, topology=topology, dropout=dropout,
-                        seed=5, hidden=(16, 9))
+    model = built_model(activation=activation, loss=loss, topology=topology.split("_")[0],
+                        dropout=dropout, seed=5, hidden=(16, 9))
+    if topology == "dense_blas":  # large dense layers multiply by BLAS; small ones by kernels
+        assert all(layer.uses_kernels for layer in model.layers_)
+        for layer in model.layers_:
+            layer.uses_kernels = False
     X, y = tiny_data(n=13)
     weights, biases, masks = dense_state(model)
     loss_engine, drop_masks = engine_step(model, X, y)

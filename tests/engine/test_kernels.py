@@ -106,3 +106,23 @@ def test_gather_feature_major_is_the_transposed_batch():
     out = np.empty((131, 37), np.float32)
     kernels.gather_feature_major(X, index, out)
     np.testing.assert_array_equal(out, X[index].T)
+
+
+def test_softmax_cross_entropy_matches_numpy():
+    rng = np.random.default_rng(8)
+    z = (rng.normal(size=(10, 33)) * 30).astype(np.float32)  # large logits: needs the shift
+    y = rng.integers(0, 10, size=33)
+    grad = np.empty_like(z)
+    loss = kernels.softmax_cross_entropy(z, y, grad)
+    shifted = z.astype(np.float64) - z.max(axis=0)
+    p = np.exp(shifted) / np.exp(shifted).sum(axis=0)
+    expected = p.copy()
+    expected[y, np.arange(33)] -= 1
+    assert loss == pytest.approx(-np.mean(np.log(np.maximum(p[y, np.arange(33)], 1e-30))), rel=1e-5)
+    np.testing.assert_allclose(grad, expected / 33, rtol=1e-4, atol=1e-6)
+
+
+def test_softmax_cross_entropy_of_diverged_logits_is_not_finite():
+    z = np.array([[np.inf, 1.0], [np.nan, 2.0]], dtype=np.float32)
+    loss = kernels.softmax_cross_entropy(z, np.array([0, 1]), np.empty_like(z))
+    assert not np.isfinite(loss)
