@@ -161,38 +161,35 @@ def piecewise_linear_dropout_backward(grad, a, pre, mode, slope, keep_probabilit
 
 # -- sparse products ---------------------------------------------------------------------------
 @njit(inline="always")
-def _accumulate_row(start, end, indices, perm, data, xf, batch, row):
-    """``row += sum_k data[w_k] * x[indices[k]]`` over ``k`` in ``[start, end)``.
+def _eight_offsets(indices, k, n):
+    """Flat offsets ``indices[k + i] * n`` of eight consecutive connections' rows (unsigned)."""
+    return (np.uint64(indices[k]) * n, np.uint64(indices[k + 1]) * n,
+            np.uint64(indices[k + 2]) * n, np.uint64(indices[k + 3]) * n,
+            np.uint64(indices[k + 4]) * n, np.uint64(indices[k + 5]) * n,
+            np.uint64(indices[k + 6]) * n, np.uint64(indices[k + 7]) * n)
 
-    ``w_k = perm[k]`` when ``perm`` is non-empty (transpose index), else ``k``. ``xf`` is
-    ``x`` flattened: unsigned offsets spare numba's negative-index checks in the hot loop.
+
+@njit(inline="always")
+def _accumulate_row(start, end, indices, data, xf, batch, row):
+    """``row += sum_k data[k] * x[indices[k]]`` over ``k`` in ``[start, end)``.
+
+    ``xf`` is ``x`` flattened: unsigned offsets spare numba's negative-index checks in the
+    hot loop.
     """
-    permuted = perm.size > 0
     n = np.uint64(batch)
     k = start
     # Eight connections at a time: one load and store of the output row per eight products.
     while k + 8 <= end:
-        if permuted:
-            w0, w1, w2, w3 = data[perm[k]], data[perm[k + 1]], data[perm[k + 2]], data[perm[k + 3]]
-            w4, w5, w6, w7 = data[perm[k + 4]], data[perm[k + 5]], data[perm[k + 6]], data[perm[k + 7]]
-        else:
-            w0, w1, w2, w3 = data[k], data[k + 1], data[k + 2], data[k + 3]
-            w4, w5, w6, w7 = data[k + 4], data[k + 5], data[k + 6], data[k + 7]
-        p0 = np.uint64(indices[k]) * n
-        p1 = np.uint64(indices[k + 1]) * n
-        p2 = np.uint64(indices[k + 2]) * n
-        p3 = np.uint64(indices[k + 3]) * n
-        p4 = np.uint64(indices[k + 4]) * n
-        p5 = np.uint64(indices[k + 5]) * n
-        p6 = np.uint64(indices[k + 6]) * n
-        p7 = np.uint64(indices[k + 7]) * n
+        w0, w1, w2, w3 = data[k], data[k + 1], data[k + 2], data[k + 3]
+        w4, w5, w6, w7 = data[k + 4], data[k + 5], data[k + 6], data[k + 7]
+        p0, p1, p2, p3, p4, p5, p6, p7 = _eight_offsets(indices, k, n)
         for b in range(batch):
             u = np.uint64(b)
             row[b] += ((w0 * xf[p0 + u] + w1 * xf[p1 + u]) + (w2 * xf[p2 + u] + w3 * xf[p3 + u])
                        + ((w4 * xf[p4 + u] + w5 * xf[p5 + u]) + (w6 * xf[p6 + u] + w7 * xf[p7 + u])))
         k += 8
     while k < end:
-        w = data[perm[k]] if permuted else data[k]
+        w = data[k]
         p = np.uint64(indices[k]) * n
         for b in range(batch):
             row[b] += w * xf[p + np.uint64(b)]
@@ -217,7 +214,7 @@ def sparse_forward(indptr, indices, data, bias, x, out, pre, slope, keep_probabi
         b = bias[r]
         for c in range(batch):
             row[c] = b
-        _accumulate_row(indptr[r], indptr[r + 1], indices, indices[:0], data, xf, batch, row)
+        _accumulate_row(indptr[r], indptr[r + 1], indices, data, xf, batch, row)
         if store_pre:
             _fill_row(pre[r], row)
         if activate:
@@ -231,14 +228,7 @@ def _sampled_gradient_row(start, end, indices, d, xf, batch, grad):
     k = start
     # Eight dot products per pass over ``d``: an eighth of the loads of delta's row.
     while k + 8 <= end:
-        p0 = np.uint64(indices[k]) * n
-        p1 = np.uint64(indices[k + 1]) * n
-        p2 = np.uint64(indices[k + 2]) * n
-        p3 = np.uint64(indices[k + 3]) * n
-        p4 = np.uint64(indices[k + 4]) * n
-        p5 = np.uint64(indices[k + 5]) * n
-        p6 = np.uint64(indices[k + 6]) * n
-        p7 = np.uint64(indices[k + 7]) * n
+        p0, p1, p2, p3, p4, p5, p6, p7 = _eight_offsets(indices, k, n)
         a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = np.float32(0.0)
         for b in range(batch):
             u = np.uint64(b)
