@@ -25,8 +25,11 @@ import os
 # A short spin bridges the gaps between the kernels of a training step and hands the core
 # back soon after; a busy laptop is the common case in a course. Set OMP_WAIT_POLICY or
 # GOMP_SPINCOUNT to override (e.g. GOMP_SPINCOUNT=200000 on a dedicated machine).
+# Intel's OpenMP (some conda builds of numba use it) reads KMP_BLOCKTIME, in milliseconds
+# (default 200); 1 ms is its shortest spin short of sleeping at once.
 if "OMP_WAIT_POLICY" not in os.environ:
     os.environ.setdefault("GOMP_SPINCOUNT", "3000")
+    os.environ.setdefault("KMP_BLOCKTIME", "1")
 
 import numpy as np  # noqa: E402
 from numba import njit, prange  # noqa: E402
