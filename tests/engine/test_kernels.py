@@ -126,3 +126,22 @@ def test_softmax_cross_entropy_of_diverged_logits_is_not_finite():
     z = np.array([[np.inf, 1.0], [np.nan, 2.0]], dtype=np.float32)
     loss = kernels.softmax_cross_entropy(z, np.array([0, 1]), np.empty_like(z))
     assert not np.isfinite(loss)
+
+
+@pytest.mark.parametrize("user_setting, expected", [
+    ({}, "3000 1"),                                   # short spin by default
+    ({"OMP_WAIT_POLICY": "ACTIVE"}, "None None"),     # the user's policy wins
+    ({"GOMP_SPINCOUNT": "200000"}, "200000 1"),       # and so does the user's spin count
+])
+def test_openmp_wait_settings_respect_the_user(user_setting, expected):
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")}
+    env.update(user_setting)
+    code = ("import os, setcourse.nn.kernels; "
+            "print(os.environ.get('GOMP_SPINCOUNT'), os.environ.get('KMP_BLOCKTIME'))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == expected
