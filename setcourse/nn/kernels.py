@@ -163,13 +163,26 @@ def piecewise_linear_dropout_backward(grad, a, pre, mode, slope, keep_probabilit
 
 
 # -- sparse products ---------------------------------------------------------------------------
+# Connection counters are unsigned (``_U64``) in the hot loops: with signed ones numba guards
+# every ``data[k]``/``indices[k]`` against negative indices, about 60 scalar instructions per
+# group of eight connections around a 16-iteration SIMD loop (forward 15 % faster without).
+_U64 = np.uint64
+
+
 @njit(inline="always")
 def _eight_offsets(indices, k, n):
     """Flat offsets ``indices[k + i] * n`` of eight consecutive connections' rows (unsigned)."""
-    return (np.uint64(indices[k]) * n, np.uint64(indices[k + 1]) * n,
-            np.uint64(indices[k + 2]) * n, np.uint64(indices[k + 3]) * n,
-            np.uint64(indices[k + 4]) * n, np.uint64(indices[k + 5]) * n,
-            np.uint64(indices[k + 6]) * n, np.uint64(indices[k + 7]) * n)
+    return (_U64(indices[k]) * n, _U64(indices[k + _U64(1)]) * n,
+            _U64(indices[k + _U64(2)]) * n, _U64(indices[k + _U64(3)]) * n,
+            _U64(indices[k + _U64(4)]) * n, _U64(indices[k + _U64(5)]) * n,
+            _U64(indices[k + _U64(6)]) * n, _U64(indices[k + _U64(7)]) * n)
+
+
+@njit(inline="always")
+def _eight_values(data, k):
+    """``data[k : k + 8]`` as a tuple (unsigned ``k``)."""
+    return (data[k], data[k + _U64(1)], data[k + _U64(2)], data[k + _U64(3)],
+            data[k + _U64(4)], data[k + _U64(5)], data[k + _U64(6)], data[k + _U64(7)])
 
 
 @njit(inline="always")
@@ -179,24 +192,23 @@ def _accumulate_row(start, end, indices, data, xf, batch, row):
     ``xf`` is ``x`` flattened: unsigned offsets spare numba's negative-index checks in the
     hot loop.
     """
-    n = np.uint64(batch)
-    k = start
+    n = _U64(batch)
+    k, end = _U64(start), _U64(end)
     # Eight connections at a time: one load and store of the output row per eight products.
-    while k + 8 <= end:
-        w0, w1, w2, w3 = data[k], data[k + 1], data[k + 2], data[k + 3]
-        w4, w5, w6, w7 = data[k + 4], data[k + 5], data[k + 6], data[k + 7]
+    while k + _U64(8) <= end:
+        w0, w1, w2, w3, w4, w5, w6, w7 = _eight_values(data, k)
         p0, p1, p2, p3, p4, p5, p6, p7 = _eight_offsets(indices, k, n)
         for b in range(batch):
             u = np.uint64(b)
             row[b] += ((w0 * xf[p0 + u] + w1 * xf[p1 + u]) + (w2 * xf[p2 + u] + w3 * xf[p3 + u])
                        + ((w4 * xf[p4 + u] + w5 * xf[p5 + u]) + (w6 * xf[p6 + u] + w7 * xf[p7 + u])))
-        k += 8
+        k += _U64(8)
     while k < end:
         w = data[k]
-        p = np.uint64(indices[k]) * n
+        p = _U64(indices[k]) * n
         for b in range(batch):
-            row[b] += w * xf[p + np.uint64(b)]
-        k += 1
+            row[b] += w * xf[p + _U64(b)]
+        k += _U64(1)
 
 
 @njit(parallel=True, **_OPTIONS)
@@ -227,14 +239,14 @@ def sparse_forward(indptr, indices, data, bias, x, out, pre, slope, keep_probabi
 @njit(inline="always")
 def _sampled_gradient_row(start, end, indices, d, xf, batch, grad):
     """SDDMM for one row: ``grad[k] = <d, x[indices[k]]>`` for ``k`` in ``[start, end)``."""
-    n = np.uint64(batch)
-    k = start
+    n = _U64(batch)
+    k, end = _U64(start), _U64(end)
     # Eight dot products per pass over ``d``: an eighth of the loads of delta's row.
-    while k + 8 <= end:
+    while k + _U64(8) <= end:
         p0, p1, p2, p3, p4, p5, p6, p7 = _eight_offsets(indices, k, n)
         a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = np.float32(0.0)
         for b in range(batch):
-            u = np.uint64(b)
+            u = _U64(b)
             db = d[b]
             a0 += db * xf[p0 + u]
             a1 += db * xf[p1 + u]
@@ -244,16 +256,16 @@ def _sampled_gradient_row(start, end, indices, d, xf, batch, grad):
             a5 += db * xf[p5 + u]
             a6 += db * xf[p6 + u]
             a7 += db * xf[p7 + u]
-        grad[k], grad[k + 1], grad[k + 2], grad[k + 3] = a0, a1, a2, a3
-        grad[k + 4], grad[k + 5], grad[k + 6], grad[k + 7] = a4, a5, a6, a7
-        k += 8
+        grad[k], grad[k + _U64(1)], grad[k + _U64(2)], grad[k + _U64(3)] = a0, a1, a2, a3
+        grad[k + _U64(4)], grad[k + _U64(5)], grad[k + _U64(6)], grad[k + _U64(7)] = a4, a5, a6, a7
+        k += _U64(8)
     while k < end:
-        p = np.uint64(indices[k]) * n
+        p = _U64(indices[k]) * n
         acc = np.float32(0.0)
         for b in range(batch):
-            acc += d[b] * xf[p + np.uint64(b)]
+            acc += d[b] * xf[p + _U64(b)]
         grad[k] = acc
-        k += 1
+        k += _U64(1)
 
 
 @njit(inline="always")
@@ -265,19 +277,21 @@ def _column_backward(start, end, t_indices, t_perm, data, df, batch, xj, dxj, gr
     and serves both, while ``x_j`` and ``dxj`` stay in L1. Half the memory traffic of an
     SDDMM over output rows followed by a separate input-gradient pass.
     """
-    n = np.uint64(batch)
+    n = _U64(batch)
     for b in range(batch):
         dxj[b] = 0
-    k = start
-    while k + 4 <= end:
-        w0, w1, w2, w3 = data[t_perm[k]], data[t_perm[k + 1]], data[t_perm[k + 2]], data[t_perm[k + 3]]
-        p0 = np.uint64(t_indices[k]) * n
-        p1 = np.uint64(t_indices[k + 1]) * n
-        p2 = np.uint64(t_indices[k + 2]) * n
-        p3 = np.uint64(t_indices[k + 3]) * n
+    k, end = _U64(start), _U64(end)
+    while k + _U64(4) <= end:
+        q0, q1 = _U64(t_perm[k]), _U64(t_perm[k + _U64(1)])
+        q2, q3 = _U64(t_perm[k + _U64(2)]), _U64(t_perm[k + _U64(3)])
+        w0, w1, w2, w3 = data[q0], data[q1], data[q2], data[q3]
+        p0 = _U64(t_indices[k]) * n
+        p1 = _U64(t_indices[k + _U64(1)]) * n
+        p2 = _U64(t_indices[k + _U64(2)]) * n
+        p3 = _U64(t_indices[k + _U64(3)]) * n
         a0 = a1 = a2 = a3 = np.float32(0.0)
         for b in range(batch):
-            u = np.uint64(b)
+            u = _U64(b)
             d0, d1, d2, d3 = df[p0 + u], df[p1 + u], df[p2 + u], df[p3 + u]
             xb = xj[b]
             a0 += d0 * xb
@@ -285,19 +299,19 @@ def _column_backward(start, end, t_indices, t_perm, data, df, batch, xj, dxj, gr
             a2 += d2 * xb
             a3 += d3 * xb
             dxj[b] += (w0 * d0 + w1 * d1) + (w2 * d2 + w3 * d3)
-        grad[t_perm[k]], grad[t_perm[k + 1]] = a0, a1
-        grad[t_perm[k + 2]], grad[t_perm[k + 3]] = a2, a3
-        k += 4
+        grad[q0], grad[q1], grad[q2], grad[q3] = a0, a1, a2, a3
+        k += _U64(4)
     while k < end:
-        w = data[t_perm[k]]
-        p = np.uint64(t_indices[k]) * n
+        q = _U64(t_perm[k])
+        w = data[q]
+        p = _U64(t_indices[k]) * n
         acc = np.float32(0.0)
         for b in range(batch):
-            d = df[p + np.uint64(b)]
+            d = df[p + _U64(b)]
             acc += d * xj[b]
             dxj[b] += w * d
-        grad[t_perm[k]] = acc
-        k += 1
+        grad[q] = acc
+        k += _U64(1)
 
 
 @njit(parallel=True, **_OPTIONS)
