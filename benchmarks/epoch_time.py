@@ -1,11 +1,17 @@
 """Seconds per epoch of SET, FixProb and Dense MLPs, measured side by side in one run.
 
-    python benchmarks/epoch_time.py [--data-dir DIR] [--epochs 1] [--models set,fixprob,dense]
+    python benchmarks/epoch_time.py [--data-dir DIR] [--epochs 2] [--rounds 3]
+                                    [--models set,fixprob,dense]
 
 Default configuration (issue 2): 784-1000-1000-1000-10, epsilon=20, zeta=0.3, dropout 0.3,
 batch 128, 60,000 samples. With ``--data-dir`` pointing at Fashion-MNIST's IDX ``.gz`` files
 the real data is used and test accuracy is reported; otherwise random data of that shape.
 The first-call compilation of the kernels is done before any timing.
+
+On a shared machine the load drifts within minutes, so one model timed after another can
+give any ratio: every round trains each model afresh, in alternating order (set, fixprob,
+dense, then dense, fixprob, set, ...). The table shows each model's median over the rounds;
+the speed-up is the ratio of the medians, with the range of the per-round ratios beside it.
 """
 import argparse
 import resource
@@ -37,11 +43,31 @@ def load_data(args):
     return X, y, X[:10000], y[:10000], False
 
 
+def time_model(name, args, hidden, X, y, X_test, y_test, real):
+    """Train a fresh model of topology ``name``; its per-epoch means as a table row."""
+    model = MLP(hidden=hidden, topology=name, epsilon=20, zeta=0.3, dropout=0.3,
+                lr=args.lr, batch_size=128, epochs=args.epochs, seed=args.seed)
+    # A one-batch run compiles every kernel specialisation before the timed run.
+    model.fit(X[:256], y[:256], epochs=1)
+    start = time.perf_counter()
+    model.fit(X, y, validation_data=(X_test, y_test) if real else None)
+    wall = time.perf_counter() - start
+    h = model.history_
+    train = np.mean([f + b + u for f, b, u in zip(h["seconds_forward"], h["seconds_backward"],
+                                                    h["seconds_update"])])
+    return {"model": name, "train_s": train, "evolution_s": np.mean(h["seconds_evolution"]),
+            "evaluation_s": np.mean(h["seconds_evaluation"]) if real else float("nan"),
+            "wall_s": wall / args.epochs, "nnz": sum(model.nnz_), "peak_rss_mb": peak_rss_mb(),
+            "test_acc": h["test_accuracy"][-1] if real else float("nan")}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", help="folder with Fashion-MNIST IDX .gz files")
     parser.add_argument("--models", default="set,fixprob,dense")
-    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--epochs", type=int, default=2,
+                        help="epochs per run; SET evolves after every epoch but the last")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--n-train", type=int, default=60000)
     parser.add_argument("--hidden", default="1000,1000,1000")
     parser.add_argument("--lr", type=float, default=0.01)
@@ -50,24 +76,17 @@ def main(argv=None):
     X, y, X_test, y_test, real = load_data(args)
     hidden = tuple(int(h) for h in args.hidden.split(","))
     kernels.warm_up()
-    rows = []
-    for name in args.models.split(","):
-        model = MLP(hidden=hidden, topology=name, epsilon=20, zeta=0.3, dropout=0.3,
-                    lr=args.lr, batch_size=128, epochs=args.epochs, seed=args.seed)
-        # A one-batch run compiles every kernel specialisation before the timed run.
-        model.fit(X[:256], y[:256], epochs=1)
-        start = time.perf_counter()
-        model.fit(X, y, validation_data=(X_test, y_test) if real else None)
-        wall = time.perf_counter() - start
-        h = model.history_
-        train = np.mean([f + b + u for f, b, u in zip(h["seconds_forward"], h["seconds_backward"],
-                                                        h["seconds_update"])])
-        rows.append({"model": name, "train_s": train, "evolution_s": np.mean(h["seconds_evolution"]),
-                     "evaluation_s": np.mean(h["seconds_evaluation"]) if real else float("nan"),
-                     "wall_s": wall / args.epochs, "nnz": sum(model.nnz_),
-                     "peak_rss_mb": peak_rss_mb(),
-                     "test_acc": h["test_accuracy"][-1] if real else float("nan")})
-        print(f"  {name}: {rows[-1]['train_s']:.2f} s/epoch train", file=sys.stderr, flush=True)
+    names = args.models.split(",")
+    runs = {name: [] for name in names}
+    for round_index in range(args.rounds):
+        order = names if round_index % 2 == 0 else names[::-1]
+        for name in order:
+            runs[name].append(time_model(name, args, hidden, X, y, X_test, y_test, real))
+            print(f"  round {round_index + 1}, {name}: {runs[name][-1]['train_s']:.2f} s/epoch "
+                  "train", file=sys.stderr, flush=True)
+    rows = [{key: (runs[name][0][key] if key in ("model", "nnz", "test_acc", "peak_rss_mb")
+                   else float(np.median([run[key] for run in runs[name]])))
+             for key in runs[name][0]} for name in names]
     print(f"\n{'model':8} {'train s/ep':>10} {'evol s':>7} {'eval s':>7} {'wall s/ep':>9} "
           f"{'nnz':>9} {'peak RSS MB':>11} {'test acc':>8}")
     for r in rows:
@@ -76,8 +95,11 @@ def main(argv=None):
     by_name = {r["model"]: r for r in rows}
     if "set" in by_name and "dense" in by_name:
         s, d = by_name["set"], by_name["dense"]
-        print(f"\nSET speed-up over dense (train + evolution, same run): "
-              f"{(d['train_s'] + d['evolution_s']) / (s['train_s'] + s['evolution_s']):.1f}x")
+        per_round = [(dr["train_s"] + dr["evolution_s"]) / (sr["train_s"] + sr["evolution_s"])
+                     for sr, dr in zip(runs["set"], runs["dense"])]
+        print(f"\nSET speed-up over dense (train + evolution, medians of {args.rounds} rounds "
+              f"in one run): {(d['train_s'] + d['evolution_s']) / (s['train_s'] + s['evolution_s']):.1f}x"
+              f" (per round {min(per_round):.1f}x-{max(per_round):.1f}x)")
     print("(peak RSS is cumulative over the run: read it for the first model only)")
 
 
