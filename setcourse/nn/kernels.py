@@ -164,8 +164,9 @@ def piecewise_linear_dropout_backward(grad, a, pre, mode, slope, keep_probabilit
 
 # -- sparse products ---------------------------------------------------------------------------
 # Connection counters are unsigned (``_U64``) in the hot loops: with signed ones numba guards
-# every ``data[k]``/``indices[k]`` against negative indices, about 60 scalar instructions per
-# group of eight connections around a 16-iteration SIMD loop (forward 15 % faster without).
+# every ``data[k]``/``indices[k]`` against negative indices: dozens of scalar instructions per
+# group of eight connections around a 16-iteration SIMD loop (three forwards 10-15 % faster
+# without, alternated runs).
 _U64 = np.uint64
 
 
