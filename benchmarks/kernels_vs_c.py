@@ -19,6 +19,7 @@ import tempfile
 import time
 import warnings
 
+import numba
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -120,16 +121,12 @@ def compile_c(cc, directory):
     return ctypes.CDLL(library)
 
 
-def best_of(function, rounds, repeat=50):
-    """Best mean seconds of ``repeat`` calls, over ``rounds`` rounds."""
-    function()
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(repeat):
-            function()
-        best = min(best, (time.perf_counter() - start) / repeat)
-    return best
+def mean_seconds(function, repeat=50):
+    """Mean seconds of ``repeat`` calls."""
+    start = time.perf_counter()
+    for _ in range(repeat):
+        function()
+    return (time.perf_counter() - start) / repeat
 
 
 def main(argv=None):
@@ -141,7 +138,6 @@ def main(argv=None):
     if shutil.which(args.cc) is None:
         sys.exit(f"no C compiler {args.cc!r} on PATH (set --cc or CC): nothing to compare")
 
-    import numba
     warnings.simplefilter("ignore")
     model = MLP(hidden=(1000, 1000, 1000), topology="set", epsilon=20, seed=0).build(784, 10)
     layers = [layer.kernel_arrays() for layer in model.layers_[:3]]
@@ -196,19 +192,20 @@ def main(argv=None):
                                   ptr(delta), ptr(x), ptr(g), ptr(c_bias_grad), ptr(dx),
                                   ctypes.c_int(x.shape[0]), ctypes.c_int(1000), ctypes.c_int(batch))
 
-        numba_forward(), c_forward(), numba_backward(), c_backward()
+        passes = {"numba forward": numba_forward, "C forward": c_forward,
+                  "numba backward": numba_backward, "C backward": c_backward}
+        for function in passes.values():
+            function()
         for name, ours, theirs in (("forward", outs, c_outs), ("weight grad", grads, c_grads),
                                    ("input grad", dxs, c_dxs)):
             for a, b in zip(ours, theirs):
                 if not np.allclose(a, b, rtol=1e-3, atol=1e-3):
                     sys.exit(f"numba and C disagree on the {name}: not comparing their speed")
 
-        times = {key: [] for key in ("numba forward", "C forward", "numba backward", "C backward")}
+        times = {key: [] for key in passes}
         for _ in range(args.rounds):  # alternate, so drifting load hits both alike
-            times["numba forward"].append(best_of(numba_forward, 1))
-            times["C forward"].append(best_of(c_forward, 1))
-            times["numba backward"].append(best_of(numba_backward, 1))
-            times["C backward"].append(best_of(c_backward, 1))
+            for key, function in passes.items():
+                times[key].append(mean_seconds(function))
 
     nnz = sum(arrays[5].size for arrays in layers)
     print(f"3 sparse layers, {nnz} connections, batch {batch}, "
