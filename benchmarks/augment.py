@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from setcourse.data.augment import Cifar10Augmentation
-from setcourse.nn.mlp import MLP
+from setcourse import MLP
 
 BATCH = 128
 HIDDEN = (4000, 1000, 4000)

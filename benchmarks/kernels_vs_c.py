@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from setcourse.nn import kernels  # noqa: E402
-from setcourse.nn.mlp import MLP  # noqa: E402
+from setcourse import MLP  # noqa: E402
 
 # The numba kernels' algorithms, loop for loop (8 connections per forward group, 4 per
 # column-backward group), so only the compiler differs.

@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from setcourse.nn import kernels
-from setcourse.nn.mlp import MLP
+from setcourse import MLP
 
 
 def peak_rss_gib():

@@ -25,7 +25,7 @@ POLICIES = {
 CHILD = """
 import sys, time, warnings
 import numpy as np
-from setcourse.nn.mlp import MLP
+from setcourse import MLP
 warnings.simplefilter("ignore")
 steps = int(sys.argv[1])
 rng = np.random.default_rng(0)

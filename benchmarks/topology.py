@@ -16,12 +16,12 @@ import psutil
 
 from setcourse.monitor import Monitor
 from setcourse.nn.layers import SparseLayer
-from setcourse.nn.mlp import MLP
+from setcourse import MLP
 from setcourse.nn.sparsity import erdos_renyi_density
-from setcourse.topology.degrees import layer_degrees
-from setcourse.topology.heavy_tail import heavy_tail_test
-from setcourse.topology.nnstd import neuron_distances, nnstd
-from setcourse.topology.pattern import connection_pattern
+from setcourse.analysis.degrees import layer_degrees
+from setcourse.analysis.heavy_tail import heavy_tail_test
+from setcourse.analysis.nnstd import neuron_distances, nnstd
+from setcourse.analysis.pattern import connection_pattern
 
 
 def best_of(repeats, function):

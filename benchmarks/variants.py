@@ -27,8 +27,8 @@ import numpy as np
 
 from setcourse.data import load
 from setcourse.evolution import DSR, DST, FixProb, RigL, SET, SparseMomentum
-from setcourse.nn.mlp import MLP
-from setcourse.train import Callback
+from setcourse import MLP
+from setcourse.callbacks import Callback
 
 METHODS = ("set", "dsr", "sparse_momentum", "dst", "rigl", "fixprob")
 TRAINING_PHASES = ("forward", "backward", "update", "evolution")

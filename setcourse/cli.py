@@ -6,7 +6,7 @@ import warnings
 import time
 
 from .evolution import STRATEGIES
-from .train import Callback
+from .callbacks import Callback
 
 
 class TerminalProgress(Callback):
@@ -88,7 +88,7 @@ def add_train_parser(subparsers):
 def run_train(args):
     from .data import DATASETS, load
     from .data.sources import import_folder
-    from .nn.mlp import MLP
+    from .model import MLP
     if args.data_dir:
         # Same as `data import`: verified, then copied into the cache, where load finds it.
         import_folder(DATASETS[args.dataset], args.data_dir)

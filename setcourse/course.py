@@ -27,7 +27,7 @@ from pathlib import Path
 
 import nbformat
 
-from .atomic import atomic_file
+from ._atomic import atomic_file
 from .checks import FAILED, MARKS, NOT_ATTEMPTED, PASSED, emit, parse_reports
 
 SOLUTION = ("### BEGIN SOLUTION", "### END SOLUTION")

@@ -29,9 +29,9 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from .atomic import atomic_file
-from .nn.validation import check_in_range
-from .train import PHASES, Callback
+from ._atomic import atomic_file
+from ._validation import check_in_range
+from .callbacks import PHASES, Callback
 
 MIB = 2**20
 

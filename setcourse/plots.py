@@ -12,12 +12,12 @@ import numpy as np
 from matplotlib import animation as mpl_animation
 from matplotlib.ticker import LogFormatter
 
-from .atomic import atomic_file
+from ._atomic import atomic_file
 from .monitor import MIB, MonitorResult, run_label
-from .topology.degrees import LayerDegrees, layer_degrees
-from .topology.input_connectivity import (InputConnectivity, as_image, default_image_shape,
+from .analysis.degrees import LayerDegrees, layer_degrees
+from .analysis.input_connectivity import (InputConnectivity, as_image, default_image_shape,
                                           input_connections)
-from .topology.nnstd import nnstd_matrix
+from .analysis.nnstd import nnstd_matrix
 
 METRIC_LABELS = {
     "test_accuracy": ("test accuracy", "%", 100.0),
@@ -123,7 +123,7 @@ def plot_degree_distribution(layers, direction="in", labels=None, fit=False, tit
         In-degrees of the output neurons or out-degrees of the input neurons.
     labels : list of str, optional
     fit : bool
-        Overlay the power law fitted to the tail (:func:`~setcourse.topology.heavy_tail.heavy_tail_test`).
+        Overlay the power law fitted to the tail (:func:`~setcourse.analysis.heavy_tail.heavy_tail_test`).
     """
     if not isinstance(layers, (list, tuple)):
         layers = [layers]
@@ -212,7 +212,7 @@ def plot_input_connectivity(connections, sample=None, image_shape=None, channel_
     sample : (n_features,) array, optional
         One input, shown on the left for orientation.
     image_shape, channel_axis :
-        As in :func:`~setcourse.topology.input_connectivity.as_image` (colour channels are summed).
+        As in :func:`~setcourse.analysis.input_connectivity.as_image` (colour channels are summed).
     vmax : float, optional
         Top of the colour scale (which starts at 0), e.g. fixed across epochs for comparison.
     """
@@ -375,7 +375,7 @@ def plot_nnstd(matrix_or_networks, labels=None, title=None):
     """Heat map of the pairwise NNSTD between runs (0 = same topology, 1 = disjoint).
 
     ``matrix_or_networks`` is a square matrix from
-    :func:`~setcourse.topology.nnstd.nnstd_matrix` or a list of networks to compare.
+    :func:`~setcourse.analysis.nnstd.nnstd_matrix` or a list of networks to compare.
     """
     data = matrix_or_networks
     if isinstance(data, np.ndarray) and data.ndim == 2 and data.shape[0] == data.shape[1] \

@@ -4,66 +4,15 @@ One loop serves every model: the phases are timed separately (forward incl. loss
 update, evolution, evaluation) so that dense and sparse models can be compared phase by
 phase, and callbacks see the model at batch end, just before evolution and at epoch end.
 """
-import json
 import math
 import time
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from .callbacks import PHASES
 from .nn import kernels
-from .nn.validation import check_features, check_labels, check_positive_int
-
-PHASES = ("forward", "backward", "update", "evolution", "evaluation")
-
-
-class History(dict):
-    """Per-epoch metrics, one list per key (``train_loss``, ``test_accuracy``, ``nnz``, ...)."""
-
-    def append(self, row):
-        for key, value in row.items():
-            self.setdefault(key, []).append(value)
-
-    @property
-    def n_epochs(self):
-        return len(self.get("epoch", []))
-
-    def last(self):
-        """The latest epoch's row as a dict."""
-        return {key: values[-1] for key, values in self.items() if values}
-
-    def to_json(self, path=None):
-        """The history as JSON text (and written to ``path`` when given)."""
-        text = json.dumps(self, indent=1, default=float)
-        if path is not None:
-            with open(path, "w", encoding="utf-8") as handle:
-                handle.write(text)
-        return text
-
-
-class Callback:
-    """Hooks called by :func:`fit`; override the ones you need.
-
-    Set ``model.stop_training_ = True`` from any hook to stop after the current batch.
-    """
-
-    def on_train_begin(self, model):
-        pass
-
-    def on_epoch_begin(self, model, epoch):
-        pass
-
-    def on_batch_end(self, model, epoch, batch, logs):
-        """``logs``: ``loss``, ``accuracy``, ``n_batches`` of the batch just trained."""
-
-    def before_evolution(self, model, epoch):
-        """After the last batch of an epoch, before the topology changes."""
-
-    def on_epoch_end(self, model, epoch, logs):
-        """After evolution and evaluation; ``logs`` is the epoch's history row."""
-
-    def on_train_end(self, model):
-        pass
+from ._validation import check_features, check_labels, check_positive_int
 
 
 def _call(callbacks, hook, *args):
@@ -72,7 +21,7 @@ def _call(callbacks, hook, *args):
 
 
 def fit(model, X, y, validation_data=None, epochs=None, callbacks=(), batch_transform=None):
-    """Train ``model`` (an :class:`~setcourse.nn.mlp.MLP`) in place; returns the model.
+    """Train ``model`` (an :class:`~setcourse.model.MLP`) in place; returns the model.
 
     Parameters
     ----------

@@ -19,12 +19,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .evolution import STRATEGIES
-from .nn.mlp import MLP
+from .model import MLP
 from .nn.sparsity import erdos_renyi_density, n_connections
-from .nn.validation import check_features, check_in_range, check_labels, check_positive_int
+from ._validation import check_features, check_in_range, check_labels, check_positive_int
 from .plots import plot_input_connectivity, plot_learning_curves
-from .topology.input_connectivity import as_image, input_connections
-from .train import Callback
+from .analysis.input_connectivity import as_image, input_connections
+from .callbacks import Callback
 
 __all__ = ["AlgorithmChooser", "EpochScrubber", "EpsilonDemo", "SETDashboard", "progress",
            "TrainingProgress", "figure_png", "sparsity_table"]
@@ -458,7 +458,7 @@ class SETDashboard(_BackgroundTrainer):
     hidden : tuple of int
         Hidden layer sizes.
     epsilon, zeta, dropout, lr : float
-        Initial slider values (see :class:`~setcourse.nn.mlp.MLP`).
+        Initial slider values (see :class:`~setcourse.model.MLP`).
     epochs : int
         Initial number of epochs.
     n_train : int, optional

@@ -6,7 +6,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 from setcourse import widgets as W
-from setcourse.nn.mlp import MLP
+from setcourse import MLP
 from setcourse.nn.sparsity import erdos_renyi_density, n_connections
 
 HIDDEN = (48, 48)

@@ -6,7 +6,7 @@ All images of a batch are warped at once (one bilinear gather per corner, numpy 
 """
 import numpy as np
 
-from ..nn.validation import check_in_range
+from .._validation import check_in_range
 
 
 class Cifar10Augmentation:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import (PARTIAL_PREFIX, atomic_file, make_folder, publish, remove_quietly,
+from .._atomic import (PARTIAL_PREFIX, atomic_file, make_folder, publish, remove_quietly,
                       temp_file)
 from . import registry
 

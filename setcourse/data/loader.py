@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..nn.validation import check_choice, check_positive_int
+from .._validation import check_choice, check_positive_int
 from . import sources
 from .errors import DataUnavailableError
 from .registry import DATASETS

@@ -7,7 +7,7 @@ layers in proportion to what survived in each. Parameters therefore move between
 import numpy as np
 
 from ..nn.sparsity import sample_empty_positions
-from ..nn.validation import check_in_range, check_positive_int
+from .._validation import check_in_range, check_positive_int
 from .redistribution import apportion
 from .schedule import PeriodicStrategy
 

@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..nn.layers import DenseLayer, Layer, he_uniform_limits
-from ..nn.validation import check_in_range
+from .._validation import check_in_range
 from .base import EvolutionStrategy
 
 

@@ -6,7 +6,7 @@ in column chunks from the layer's input and backward delta, keeping a running to
 """
 import math
 
-from ..nn.validation import check_in_range, check_positive_int
+from .._validation import check_in_range, check_positive_int
 from .growth import TracedSparseLayer, chunk_size, gradient_score_chunks, top_k_positions
 from .rewire import drop_smallest, rewire_layer
 from .schedule import PeriodicStrategy

@@ -4,7 +4,7 @@ SET and Sparse Momentum rewire at epoch ends; DSR and RigL rewire every ``update
 mini-batches. :class:`PeriodicStrategy` holds that shared schedule, counted from the first
 step of the current ``fit`` so that a second ``fit`` gets a full schedule of its own.
 """
-from ..nn.validation import check_in_range, check_positive_int
+from .._validation import check_in_range, check_positive_int
 from .base import EvolutionStrategy, decay_function
 
 

@@ -9,7 +9,7 @@ import math
 import numpy as np
 from scipy.linalg import blas
 
-from ..nn.validation import check_in_range, check_positive_int
+from .._validation import check_in_range, check_positive_int
 from .base import EvolutionStrategy, decay_function
 from .growth import TracedSparseLayer, chunk_size, score_chunks, top_k_positions
 from .redistribution import apportion

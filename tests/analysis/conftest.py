@@ -7,9 +7,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 
-from setcourse.nn.mlp import MLP  # noqa: E402
-from setcourse.topology.input_connectivity import InputConnectivity  # noqa: E402
-from setcourse.topology.over_parameterisation import InTimeOverParameterisation  # noqa: E402
+from setcourse import MLP  # noqa: E402
+from setcourse.analysis.input_connectivity import InputConnectivity  # noqa: E402
+from setcourse.analysis.over_parameterisation import InTimeOverParameterisation  # noqa: E402
 
 
 @pytest.fixture(scope="session")

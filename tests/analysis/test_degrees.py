@@ -4,10 +4,10 @@ import scipy.sparse as sp
 from scipy import stats
 
 from setcourse.nn.layers import DenseLayer, SparseLayer
-from setcourse.nn.mlp import MLP
-from setcourse.topology.degrees import (degree_distribution, erdos_renyi_expectation, in_degrees,
+from setcourse import MLP
+from setcourse.analysis.degrees import (degree_distribution, erdos_renyi_expectation, in_degrees,
                                         layer_degrees, network_degrees, out_degrees)
-from setcourse.topology.pattern import connection_pattern
+from setcourse.analysis.pattern import connection_pattern
 
 
 @pytest.mark.parametrize("shape", [(7, 5), (30, 12), (12, 30)])
@@ -97,7 +97,7 @@ def test_layer_degrees_summary_and_network(trained):
 def test_masked_dense_layer_uses_its_mask(digits):
     # DST's layers are dense matrices with a mask (sparse=False, active_mask()).
     from setcourse.evolution.dst import DST
-    from setcourse.topology.nnstd import nnstd
+    from setcourse.analysis.nnstd import nnstd
 
     X, y, _, _ = digits
     model = MLP(hidden=(16,), topology=DST(alpha=5e-2), epsilon=3, epochs=2, lr=0.05)

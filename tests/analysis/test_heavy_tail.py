@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-from setcourse.topology.heavy_tail import (fit_discrete_power_law, fit_truncated_binomial,
+from setcourse.analysis.heavy_tail import (fit_discrete_power_law, fit_truncated_binomial,
                                            fit_truncated_poisson, heavy_tail_test,
                                            log_hurwitz_zeta, log_zeta_series, vuong_test)
 
@@ -116,7 +116,7 @@ def test_bad_input():
 
 
 def test_layer_degrees_heavy_tail_uses_the_binomial(trained):
-    from setcourse.topology.degrees import layer_degrees
+    from setcourse.analysis.degrees import layer_degrees
     model, _, _ = trained
     result = layer_degrees(model.layers_[0]).heavy_tail("out", min_tail=10)
     assert result.primary.alternative == "binomial"

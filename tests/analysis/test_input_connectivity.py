@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from setcourse.topology.degrees import out_degrees
-from setcourse.topology.input_connectivity import as_image, input_connections
+from setcourse.analysis.degrees import out_degrees
+from setcourse.analysis.input_connectivity import as_image, input_connections
 
 
 def test_input_connections_are_first_layer_out_degrees(trained):

@@ -7,8 +7,8 @@ import pytest
 from memory_profiler import memory_usage
 
 from setcourse.monitor import MIB, Monitor, MonitorResult
-from setcourse.nn.mlp import MLP
-from setcourse.train import PHASES
+from setcourse import MLP
+from setcourse.callbacks import PHASES
 
 
 def monitor_threads():
@@ -48,7 +48,7 @@ def test_thread_stops_when_the_block_raises(error, tmp_path):
 
 
 def test_training_raising_inside_the_block(digits):
-    from setcourse.train import Callback
+    from setcourse.callbacks import Callback
 
     class Explode(Callback):
         def on_epoch_end(self, model, epoch, logs):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from setcourse.nn.mlp import MLP
-from setcourse.topology.nnstd import match_neurons, neuron_distances, nnstd, nnstd_matrix
+from setcourse import MLP
+from setcourse.analysis.nnstd import match_neurons, neuron_distances, nnstd, nnstd_matrix
 
 
 # -- a direct implementation of the definition (Liu et al. 2020), for tiny networks --------

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from setcourse.nn.mlp import MLP
-from setcourse.topology.over_parameterisation import InTimeOverParameterisation, merge_positions
-from setcourse.train import Callback
+from setcourse import MLP
+from setcourse.analysis.over_parameterisation import InTimeOverParameterisation, merge_positions
+from setcourse.callbacks import Callback
 
 
 @pytest.mark.parametrize("sizes", [(0, 5), (5, 0), (50, 40), (1000, 3), (3, 1000)])

@@ -10,8 +10,8 @@ from PIL import Image
 from setcourse import plots
 from setcourse.monitor import Monitor
 from setcourse.nn.layers import SparseLayer
-from setcourse.nn.mlp import MLP
-from setcourse.topology.input_connectivity import InputConnectivity
+from setcourse import MLP
+from setcourse.analysis.input_connectivity import InputConnectivity
 
 
 def colorbar_axes(fig):

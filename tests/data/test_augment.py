@@ -4,7 +4,7 @@ import pytest
 from scipy import ndimage
 
 from setcourse.data.augment import Cifar10Augmentation
-from setcourse.nn.mlp import MLP
+from setcourse import MLP
 
 
 @pytest.fixture

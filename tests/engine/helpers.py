@@ -3,7 +3,7 @@ import numpy as np
 
 from setcourse.nn import kernels
 from setcourse.nn.activations import PiecewiseLinear, Sigmoid, Tanh
-from setcourse.nn.mlp import MLP
+from setcourse import MLP
 
 
 def tiny_data(n=64, n_features=12, n_classes=3, seed=0):

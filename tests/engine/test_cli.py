@@ -6,7 +6,7 @@ import sys
 import numpy as np
 
 from setcourse.cli import main
-from setcourse.nn.mlp import MLP
+from setcourse import MLP
 
 
 def test_train_writes_history_and_model(tmp_path, capsys):

@@ -7,7 +7,7 @@ import pytest
 
 from engine.helpers import tiny_data
 from setcourse.nn.layers import SparseLayer
-from setcourse.nn.mlp import MLP
+from setcourse import MLP
 from setcourse.nn.sparsity import (erdos_renyi_density, erk_densities, layer_densities,
                                    n_connections, sample_empty_positions)
 
@@ -128,7 +128,7 @@ def test_divergence_stops_with_a_helpful_error():
 
 
 def test_stop_training_from_a_callback_keeps_the_model_usable():
-    from setcourse.train import Callback
+    from setcourse.callbacks import Callback
 
     class StopEarly(Callback):
         def on_batch_end(self, model, epoch, batch, logs):

@@ -6,7 +6,7 @@ import pytest
 
 from engine.helpers import built_model, tiny_data
 from setcourse.evolution.set import n_to_remove, set_evolve_layer, set_prune
-from setcourse.train import Callback
+from setcourse.callbacks import Callback
 
 # 6 negative and 5 positive weights; zeta = 0.3 removes round(1.8) = 2 negatives closest to
 # zero (-0.02, -0.1) and round(1.5) = 2 positives closest to zero (0.01, 0.05).
@@ -120,7 +120,7 @@ def test_nnz_constant_over_a_training_run():
         def on_epoch_end(self, model, epoch, logs):
             self.after.append(model.layers_[0].positions())
 
-    from setcourse.nn.mlp import MLP
+    from setcourse import MLP
     record = Record()
     model = MLP(hidden=(40, 40), epsilon=4, epochs=4, batch_size=32, seed=0)
     model.fit(X, y, callbacks=[record])

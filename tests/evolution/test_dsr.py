@@ -6,7 +6,7 @@ import pytest
 
 from setcourse.evolution import DSR
 from setcourse.evolution.dsr import adapt_threshold, dsr_prune
-from setcourse.nn.mlp import MLP
+from setcourse import MLP
 
 
 def two_layers(make_layer):

@@ -5,7 +5,7 @@ import pytest
 from setcourse.evolution import DST
 from setcourse.evolution.dst import DSTLayer, step_derivative
 from setcourse.nn.layers import DenseLayer
-from setcourse.nn.mlp import MLP
+from setcourse import MLP
 
 
 def layer_with(weights, threshold, alpha=0.0):

@@ -4,7 +4,7 @@ import pytest
 
 from setcourse.evolution import (DSR, DST, STRATEGIES, FixProb, RigL, SET, SparseMomentum,
                                  strategy_for)
-from setcourse.nn.mlp import MLP
+from setcourse import MLP
 
 NEW = {"dsr": DSR, "sparse_momentum": SparseMomentum, "dst": DST, "rigl": RigL}
 

@@ -9,7 +9,7 @@ import pytest
 from setcourse.evolution import RigL
 from setcourse.evolution.growth import TracedSparseLayer
 from setcourse.evolution.rigl import rigl_update_layer
-from setcourse.nn.mlp import MLP
+from setcourse import MLP
 
 
 def test_drops_smallest_and_grows_largest_gradient_among_positions_not_kept(make_layer):

@@ -7,7 +7,7 @@ import pytest
 from setcourse.evolution import SparseMomentum
 from setcourse.evolution.sparse_momentum import (accumulate_gradient, momentum_horizon,
                                                  momentum_shares, prune_counts)
-from setcourse.nn.mlp import MLP
+from setcourse import MLP
 
 
 def test_prune_counts_round_up_and_spare_nearly_dense_growing_layers():

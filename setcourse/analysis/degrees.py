@@ -135,7 +135,7 @@ class LayerDegrees:
         return k, erdos_renyi_expectation(k, values.size, self.n_trials(direction), self.density)
 
     def heavy_tail(self, direction="in", **options):
-        """:func:`~setcourse.topology.heavy_tail.heavy_tail_test` of these degrees, against the binomial."""
+        """:func:`~setcourse.analysis.heavy_tail.heavy_tail_test` of these degrees, against the binomial."""
         return heavy_tail_test(self.degrees(direction), n_trials=self.n_trials(direction), **options)
 
     def summary_rows(self):

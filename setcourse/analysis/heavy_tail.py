@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize, special, stats
 
-from ..nn.validation import check_positive_int
+from .._validation import check_positive_int
 
 #: The power-law exponent is searched in (1, ALPHA_MAX]; steeper tails are not heavy anyway.
 ALPHA_MAX = 200.0

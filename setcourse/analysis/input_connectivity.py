@@ -6,7 +6,7 @@ each input's outgoing connections after every epoch makes that visible.
 """
 import numpy as np
 
-from ..train import Callback
+from ..callbacks import Callback
 from .degrees import out_degrees
 from .pattern import network_layers
 

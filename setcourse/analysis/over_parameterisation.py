@@ -12,7 +12,7 @@ through their ``active_mask()``; plain dense layers count as fully explored.
 """
 import numpy as np
 
-from ..train import Callback
+from ..callbacks import Callback
 from .pattern import dense_layer_mask
 
 

@@ -7,15 +7,17 @@ import json
 
 import numpy as np
 
-from ..atomic import atomic_file
-from ..evolution import EvolutionStrategy, strategy_for
-from . import kernels
-from .activations import ACTIVATIONS, HiddenStep, hidden_activations
-from .layers import INITS, DenseLayer, SparseLayer
-from .losses import LOSSES, make_loss
-from .optim import SGD
-from .sparsity import layer_densities, warn_dense_once
-from .validation import (check_choice, check_features, check_in_range, check_labels,
+from ._atomic import atomic_file
+from .evolution import STRATEGIES, EvolutionStrategy, strategy_for
+from .callbacks import History
+from .nn import kernels
+from .nn.activations import ACTIVATIONS, HiddenStep, hidden_activations
+from .nn.layers import INITS, DenseLayer, SparseLayer
+from .nn.losses import LOSSES, make_loss
+from .nn.optim import SGD
+from .nn.sparsity import layer_densities, warn_dense_once
+from .train import fit as train_fit
+from ._validation import (check_choice, check_features, check_in_range, check_labels,
                          check_positive_int)
 
 FORMAT_VERSION = 1
@@ -67,7 +69,7 @@ class MLP:
     Attributes
     ----------
     layers_ : list of DenseLayer / SparseLayer
-    history_ : setcourse.train.History
+    history_ : setcourse.callbacks.History
     strategy_ : EvolutionStrategy or None
     """
 
@@ -162,7 +164,6 @@ class MLP:
         self.optimizer_ = SGD(self.lr, self.momentum, self.weight_decay)
         self.step_ = 0
         self.epoch_ = 0
-        from ..train import History
         self.history_ = History()
         kernels.warm_up()
         return self
@@ -224,8 +225,7 @@ class MLP:
 
         See :func:`setcourse.train.fit` for the loop, callbacks and history.
         """
-        from ..train import fit
-        fit(self, X, y, validation_data=validation_data, epochs=epochs, callbacks=callbacks,
+        train_fit(self, X, y, validation_data=validation_data, epochs=epochs, callbacks=callbacks,
             batch_transform=batch_transform)
         return self
 
@@ -329,7 +329,6 @@ class MLP:
         params = dict(meta["params"])
         params["hidden"] = tuple(params["hidden"])
         if isinstance(params["topology"], dict):
-            from ..evolution import STRATEGIES
             spec = params["topology"]
             params["topology"] = STRATEGIES[spec["strategy"]](**spec["params"])
         model = cls(**params)
