@@ -3,41 +3,9 @@ import argparse
 import contextlib
 import sys
 import warnings
-import time
 
 from .evolution import STRATEGIES
-from .callbacks import Callback
-
-
-class TerminalProgress(Callback):
-    """A progress bar within each epoch (on a terminal) and one summary line per epoch."""
-
-    def __init__(self, epochs, stream=None):
-        self.epochs = epochs
-        self.stream = stream or sys.stderr
-        self.bar = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self._last_draw = 0.0
-
-    def on_batch_end(self, model, epoch, batch, logs):
-        now = time.perf_counter()
-        done = batch + 1
-        if not self.bar or (now - self._last_draw < 0.1 and done < logs["n_batches"]):
-            return
-        self._last_draw = now
-        width = 30
-        filled = int(width * done / logs["n_batches"])
-        self.stream.write(f"\repoch {epoch + 1}/{self.epochs} [{'#' * filled}{'.' * (width - filled)}] "
-                          f"{done}/{logs['n_batches']} loss {logs['loss']:.3f}")
-        self.stream.flush()
-
-    def on_epoch_end(self, model, epoch, logs):
-        if self.bar:
-            self.stream.write("\r" + " " * 79 + "\r")
-        nnz = "+".join(str(n) for n in logs["nnz"])
-        print(f"epoch {epoch + 1}/{self.epochs}  train loss {logs['train_loss']:.4f} "
-              f"acc {logs['train_accuracy']:.4f}  test loss {logs['test_loss']:.4f} "
-              f"acc {logs['test_accuracy']:.4f}  {logs['seconds_epoch']:.2f} s  nnz {nnz}",
-              flush=True)
+from .progress import TerminalProgress
 
 
 def positive_int_list(text):

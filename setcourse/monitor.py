@@ -11,7 +11,7 @@ the thread even when training raises or is interrupted)::
         model.fit(X, y, callbacks=[monitor])
     result = monitor.result()
     print(result.summary())
-    result.plot()
+    plot_monitor(result)          # from setcourse.plots (this module draws nothing)
 
 Memory is reported in MiB (2**20 bytes, as memory-profiler does). CPU is in percent of one
 core: 200 % means two cores fully busy. Only portable psutil calls are used (no
@@ -347,11 +347,6 @@ class MonitorResult:
 
     def __str__(self):
         return self.summary()
-
-    def plot(self):
-        """CPU and memory over time (see :func:`setcourse.plots.plot_monitor`); returns the Figure."""
-        from .plots import plot_monitor
-        return plot_monitor([self])
 
     # -- persistence ------------------------------------------------------------------------
     def to_dict(self):

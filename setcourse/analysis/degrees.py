@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy import stats
 
+from ..callbacks import Callback
 from .heavy_tail import heavy_tail_test
 from .pattern import canonical, dense_layer_mask, is_engine_layer, layer_shape, network_layers
 
@@ -180,3 +181,15 @@ def layer_degrees(layer):
 def network_degrees(network):
     """:class:`LayerDegrees` of every layer of a model or a list of layers/matrices."""
     return [layer_degrees(layer) for layer in network_layers(network)]
+
+
+class InitialDegrees(Callback):
+    """A training callback that keeps the degrees of every layer when training begins.
+
+    After ``fit``, ``degrees_`` holds one :class:`LayerDegrees` per layer, as at
+    initialisation: compare with ``[layer_degrees(layer) for layer in model.layers_]``.
+    """
+
+    def on_train_begin(self, model):
+        self.degrees_ = [layer_degrees(layer) for layer in model.layers_]
+

@@ -108,3 +108,18 @@ def test_masked_dense_layer_uses_its_mask(digits):
         assert np.array_equal(out_degrees(layer), mask.sum(axis=0))
         assert np.array_equal(connection_pattern(layer).toarray(), mask.T.astype(int))
     assert nnstd(model, [layer.active_mask().T for layer in model.layers_]) == 0.0
+
+
+def test_initial_degrees_keeps_the_degrees_at_initialisation():
+    from setcourse.analysis.degrees import InitialDegrees
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((64, 20)).astype(np.float32), rng.integers(0, 3, 64)
+    model = MLP(hidden=(30,), topology="set", epsilon=3, zeta=0.5, epochs=2, seed=0)
+    initial = InitialDegrees()
+    model.fit(X, y, callbacks=[initial])
+    assert len(initial.degrees_) == len(model.layers_)
+    after = [layer_degrees(layer) for layer in model.layers_]
+    for before_layer, after_layer in zip(initial.degrees_, after):
+        assert before_layer.nnz == after_layer.nnz  # SET moves connections, keeps their number
+    # What was recorded is the state before training: SET rewired the hidden layer since.
+    assert not np.array_equal(initial.degrees_[0].in_degrees, after[0].in_degrees)

@@ -120,8 +120,8 @@ def test_monitor_plot(digits):
             MLP(hidden=(10,), epsilon=3, epochs=1).fit(X[:100], y[:100], callbacks=[monitor])
         results.append(monitor.result())
     check_figure(plots.plot_monitor(results))
-    check_figure(results[0].plot())
-    assert "(MiB)" in results[0].plot().axes[1].get_ylabel()
+    check_figure(plots.plot_monitor(results[0]))  # one result; the monitor itself draws nothing
+    assert "(MiB)" in plots.plot_monitor(results[0]).axes[1].get_ylabel()
 
 
 def test_nnstd_heatmap(digits):
@@ -145,3 +145,21 @@ def test_parameters(digits, trained):
     assert ticks == [f"set 64-20-20-10\n({ratio:.1f}x smaller)", "dense 64-20-20-10\n(1.0x smaller)"]
     with pytest.raises(ValueError, match="labels"):
         plots.plot_parameters([model], labels=["a", "b"])
+
+
+def test_results_table_has_one_aligned_line_per_model(digits):
+    X, y, X_test, y_test = digits
+    models = {}
+    for topology in ("dense", "set"):
+        models[topology] = MLP(hidden=(20,), topology=topology, epsilon=3, epochs=1, seed=0).fit(
+            X[:200], y[:200], validation_data=(X_test, y_test))
+    rows = plots.results_rows(models, baseline="dense")
+    assert [row["name"] for row in rows] == ["dense", "set"]
+    assert rows[0]["of_baseline"] == 1.0 > rows[1]["of_baseline"]
+    assert rows[1]["connections"] == sum(models["set"].nnz_)
+    assert rows[1]["parameter_bytes"] == models["set"].parameter_bytes()
+    lines = plots.results_table(models, baseline="dense").splitlines()
+    assert len(lines) == 3 and len({len(line) for line in lines}) == 1
+    assert "of dense" in lines[0] and "peak RSS" not in lines[0]
+    with pytest.raises(ValueError, match="baseline"):
+        plots.results_rows(models, baseline="rigl")

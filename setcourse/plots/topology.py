@@ -1,112 +1,14 @@
-"""Figures for the course: learning curves, degree distributions, input connectivity, resources.
-
-Every function returns a :class:`matplotlib.figure.Figure` (the animation function a
-``FuncAnimation``) with a title and labelled axes with units. Figures are detached from
-pyplot, so a notebook shows each one exactly once (when it is the cell's value, or with
-``display(fig)``), nothing accumulates in long sessions, and they work headless (Agg):
-save one with ``fig.savefig(path)``.
-"""
-
-import matplotlib.pyplot as plt
+"""Figures of a sparse topology: degree distributions, input connectivity (still and animated), NNSTD."""
 import numpy as np
 from matplotlib import animation as mpl_animation
 from matplotlib.ticker import LogFormatter
 
-from ._atomic import atomic_file
-from .monitor import MIB, MonitorResult, run_label
-from .analysis.degrees import LayerDegrees, layer_degrees
-from .analysis.input_connectivity import (InputConnectivity, as_image, default_image_shape,
-                                          input_connections)
-from .analysis.nnstd import nnstd_matrix
-
-METRIC_LABELS = {
-    "test_accuracy": ("test accuracy", "%", 100.0),
-    "train_accuracy": ("training accuracy (with dropout)", "%", 100.0),
-    "test_loss": ("test loss", "mean per sample", 1.0),
-    "train_loss": ("training loss (with dropout)", "mean per sample", 1.0),
-    "seconds_epoch": ("training time per epoch", "s", 1.0),
-    "nnz": ("connections, all layers", "count", 1.0),
-}
-
-
-def _figure(figsize):
-    """A constrained-layout figure that pyplot does not track (shown once, never leaked)."""
-    fig = plt.figure(figsize=figsize, layout="constrained")
-    plt.close(fig)
-    return fig
-
-
-def _metric_label(metric):
-    if metric in METRIC_LABELS:
-        return METRIC_LABELS[metric]
-    if metric.startswith("seconds_"):
-        return (f"{metric[len('seconds_'):]} time per epoch", "s", 1.0)
-    return (metric.replace("_", " "), "value", 1.0)
-
-
-def _as_runs(runs):
-    """``{label: [History, ...]}`` from a mapping, a single History or a list of Histories."""
-    if isinstance(runs, dict) and "epoch" in runs:
-        return {"run": [runs]}
-    if isinstance(runs, dict):
-        return {label: (list(h) if isinstance(h, (list, tuple)) else [h]) for label, h in runs.items()}
-    if isinstance(runs, (list, tuple)) and runs and all(isinstance(h, dict) for h in runs):
-        return {"run": list(runs)}
-    raise ValueError("runs must map labels to History dicts (or lists of them, one per seed); "
-                     f"got {type(runs).__name__}")
-
-
-def _metric_values(history, metric):
-    values = history.get(metric)
-    if values is None:
-        raise ValueError(f"metric {metric!r} is not in the history; available: "
-                         f"{', '.join(sorted(history))}")
-    if metric == "nnz":
-        return np.array([sum(v) for v in values], dtype=float)
-    return np.asarray(values, dtype=float)
-
-
-def plot_learning_curves(runs, metrics=("test_accuracy", "train_loss"), title=None):
-    """Learning curves of several models, mean ± standard deviation over seeds.
-
-    Parameters
-    ----------
-    runs : dict
-        ``{label: [History, ...]}``, one History (``model.history_``) per seed; a single
-        History or a list of them is treated as one model.
-    metrics : str or sequence of str
-        History keys, one panel each (``test_accuracy``, ``train_loss``, ``seconds_epoch``,
-        ``nnz``, ...).
-    """
-    runs = _as_runs(runs)
-    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
-    fig = _figure((4.6 * len(metrics), 3.6))
-    axes = fig.subplots(1, len(metrics), squeeze=False)[0]
-    for ax, metric in zip(axes, metrics):
-        name, unit, scale = _metric_label(metric)
-        for label, histories in runs.items():
-            curves = [_metric_values(h, metric) * scale for h in histories]
-            length = max(len(c) for c in curves)
-            # Runs stopped early are shorter: average over the seeds still running.
-            padded = np.full((len(curves), length), np.nan)
-            for row, curve in zip(padded, curves):
-                row[:len(curve)] = curve
-            epochs = np.arange(1, length + 1)
-            mean = np.nanmean(padded, axis=0)
-            seeds = f"{len(curves)} seed{'s' if len(curves) > 1 else ''}"
-            (line,) = ax.plot(epochs, mean, marker="o" if length < 30 else None, markersize=3,
-                              label=f"{label} ({seeds})")
-            if len(curves) > 1:
-                std = np.nanstd(padded, axis=0)
-                ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.2)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(f"{name} ({unit})")
-        ax.set_title(name)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize="small")
-    fig.suptitle(title or "Learning curves (mean ± std over seeds)")
-    return fig
-
+from .._atomic import atomic_file
+from ..analysis.degrees import LayerDegrees, layer_degrees
+from ..analysis.input_connectivity import (InputConnectivity, as_image, default_image_shape,
+                                           input_connections)
+from ..analysis.nnstd import nnstd_matrix
+from .figure import detached_figure as _figure, figure_png
 
 def _as_layer_degrees(item):
     return item if isinstance(item, LayerDegrees) else layer_degrees(item)
@@ -295,21 +197,18 @@ def input_connectivity_animation(frames, image_shape=None, channel_axis=None, ep
         ax.set_ylim(0, top * 1.05)
         ax.set_xlabel("input feature index")
         ax.set_ylabel("connections (count)")
-
-        def update(i):
-            artist.set_ydata(images[i])
-            ax.set_title(f"Connections per input feature, {labels[i]}", fontsize="medium")
-            return (artist,)
+        set_frame, caption = artist.set_ydata, "Connections per input feature"
     else:
         artist = ax.imshow(images[0], cmap="viridis", vmin=0, vmax=top)
         fig.colorbar(artist, ax=ax, label="connections per pixel (count)")
         ax.set_xlabel("pixel column")
         ax.set_ylabel("pixel row")
+        set_frame, caption = artist.set_data, "Input connectivity"
 
-        def update(i):
-            artist.set_data(images[i])
-            ax.set_title(f"Input connectivity, {labels[i]}", fontsize="medium")
-            return (artist,)
+    def update(i):
+        set_frame(images[i])
+        ax.set_title(f"{caption}, {labels[i]}", fontsize="medium")
+        return (artist,)
     update(0)
     return mpl_animation.FuncAnimation(fig, update, frames=len(images), interval=interval,
                                        blit=False, repeat=True)
@@ -331,44 +230,6 @@ def save_gif(animation, path, fps=None, dpi=72):
 def animation_html(animation):
     """The animation as self-contained HTML/JavaScript for a notebook (``IPython.display.HTML``)."""
     return animation.to_jshtml()
-
-
-def plot_monitor(results, labels=None, title=None):
-    """CPU and memory over time for one or several :class:`~setcourse.monitor.MonitorResult`."""
-    if isinstance(results, MonitorResult):
-        results = [results]
-    results = list(results)
-    if not results:
-        raise ValueError("results must contain at least one MonitorResult")
-    labels = labels or [r.label for r in results]
-    fig = _figure((7.0, 5.0))
-    cpu_ax, memory_ax = fig.subplots(2, 1)
-    for result, label in zip(results, labels):
-        times = np.asarray(result.times, dtype=float)
-        (line,) = cpu_ax.plot(times, result.cpu_percent, lw=1, label=label)
-        color = line.get_color()
-        memory_ax.plot(times, np.asarray(result.rss_bytes, dtype=float) / MIB, lw=1, color=color,
-                       label=f"{label}: RSS")
-        uss = np.array([np.nan if u is None else u for u in result.uss_bytes], dtype=float)
-        if np.isfinite(uss).any():
-            has = np.isfinite(uss)
-            memory_ax.plot(times[has], uss[has] / MIB, ":", marker=".", color=color,
-                           label=f"{label}: USS")
-        if len(results) == 1:
-            for t in result.epoch_end_times[:100]:
-                for ax in (cpu_ax, memory_ax):
-                    ax.axvline(t, color="grey", lw=0.5, alpha=0.4)
-    cpu_ax.set_ylabel("CPU (% of one core)")
-    cpu_ax.set_title("process CPU use" + (" (grey lines: epoch ends)" if len(results) == 1 else ""))
-    memory_ax.set_ylabel("memory (MiB)")
-    for ax in (cpu_ax, memory_ax):
-        ax.set_xlabel("time since the monitor started (s)")
-    memory_ax.set_title("process memory (RSS: resident; USS: unique to the process)")
-    for ax in (cpu_ax, memory_ax):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize="x-small")
-    fig.suptitle(title or "Resource use during training")
-    return fig
 
 
 def plot_nnstd(matrix_or_networks, labels=None, title=None):
@@ -404,51 +265,7 @@ def plot_nnstd(matrix_or_networks, labels=None, title=None):
     return fig
 
 
-def _parameter_figures(item):
-    """``(params, dense params, bytes, dense bytes)`` of a model or a MonitorResult."""
-    if isinstance(item, MonitorResult):
-        if item.n_parameters is None:
-            raise ValueError("this MonitorResult has no parameter counts (it saw no model)")
-        return (item.n_parameters, item.dense_n_parameters, item.parameter_bytes,
-                item.dense_parameter_bytes)
-    layers = item.layers_
-    return (sum(layer.nnz + layer.n_out for layer in layers),
-            sum(layer.n_in * layer.n_out + layer.n_out for layer in layers),
-            item.parameter_bytes(), item.dense_parameter_bytes())
-
-
-def plot_parameters(models, labels=None, title=None):
-    """Parameter count and parameter memory of each model next to its dense equivalent.
-
-    ``models``: fitted models (or MonitorResults); memory counts values, indices and biases.
-    Linear axes, so bar heights compare honestly; every bar is labelled with its value.
-    """
-    if not isinstance(models, (list, tuple)):
-        models = [models]
-    figures = np.array([_parameter_figures(m) for m in models], dtype=float)
-    labels = labels or [m.label if isinstance(m, MonitorResult) else run_label(m) for m in models]
-    if len(labels) != len(models):
-        raise ValueError(f"labels must have one entry per model ({len(models)}); got {len(labels)}")
-    fig = _figure((max(7.0, 2.4 * len(models) + 3), 4.0))
-    count_ax, memory_ax = fig.subplots(1, 2)
-    x = np.arange(len(models))
-    width = 0.38
-    for ax, actual, dense, scale, fmt in (
-            (count_ax, figures[:, 0], figures[:, 1], 1.0, "{:,.0f}"),
-            (memory_ax, figures[:, 2], figures[:, 3], 1.0 / MIB, "{:.3g}")):
-        bars = ax.bar(x - width / 2, actual * scale, width, label="this model")
-        ax.bar_label(bars, [fmt.format(v * scale) for v in actual], fontsize="x-small")
-        bars = ax.bar(x + width / 2, dense * scale, width, label="dense equivalent")
-        ax.bar_label(bars, [fmt.format(v * scale) for v in dense], fontsize="x-small")
-        ax.set_xticks(x, [f"{label}\n({d / a:.1f}x smaller)" if a else label
-                          for label, a, d in zip(labels, actual, dense)], fontsize="small")
-        ax.margins(y=0.15)
-        ax.grid(alpha=0.3, axis="y")
-        ax.legend(fontsize="x-small")
-        ax.set_xlabel("model")
-    count_ax.set_ylabel("parameters: weights + biases (count)")
-    count_ax.set_title("parameter count")
-    memory_ax.set_ylabel("parameter memory (MiB)")
-    memory_ax.set_title("memory (values + indices + biases)")
-    fig.suptitle(title or "Sparse vs dense: parameters and memory")
-    return fig
+def connectivity_png(counts, image_shape=None, title=None, vmax=None):
+    """PNG bytes of :func:`plot_input_connectivity`, colour scale fixed to ``[0, vmax]``."""
+    return figure_png(plot_input_connectivity(np.asarray(counts), image_shape=image_shape,
+                                              title=title, vmax=vmax))

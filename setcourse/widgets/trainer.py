@@ -1,0 +1,202 @@
+"""Training in the background behind Train/Stop buttons: the base of the SET dashboard and the
+algorithm chooser.
+
+Training started by a button runs in a background thread so that Stop works and the kernel
+stays responsive; ``display()`` trains once in the foreground with the defaults, so a headless
+run (nbval, nbconvert) ends with a trained model and its plots. Drawing from the training
+thread is safe because the figures are pyplot-free (:func:`setcourse.plots.new_figure`).
+"""
+import html
+import threading
+import time
+
+import ipywidgets as widgets
+import numpy as np
+
+from .._validation import check_features, check_labels
+from ..progress import BatchProgress
+
+__all__ = ["BackgroundTrainer", "TrainerHooks", "check_data", "layers_text",
+           "training_size_slider"]
+
+
+def layers_text(model):
+    """``784-1000-10``: the layer sizes of ``model``."""
+    return "-".join(str(size) for size in [model.layers_[0].n_in]
+                    + [layer.n_out for layer in model.layers_])
+
+
+class TrainerHooks(BatchProgress):
+    """The callback of one background run: status line, progress bar, Stop, redraw per epoch."""
+
+    def __init__(self, trainer, run, epochs, description):
+        super().__init__(epochs)
+        self.trainer, self.run, self.description = trainer, run, description
+
+    def on_epoch_begin(self, model, epoch):
+        self.trainer._show_status(f"Run {self.run} · Training epoch {epoch + 1}/{self.epochs} "
+                                  f"· {self.description}")
+
+    def show_batch(self, model, epoch, done, total, logs):
+        self.trainer.progress.max = total
+        self.trainer.progress.value = done
+
+    def on_batch_end(self, model, epoch, batch, logs):
+        super().on_batch_end(model, epoch, batch, logs)
+        if self.trainer._stop_requested:
+            model.stop_training_ = True
+
+    def on_epoch_end(self, model, epoch, logs):
+        self.trainer._draw(model)
+
+
+class BackgroundTrainer:
+    """Train/Stop buttons, a progress bar and a status line around a background training run.
+
+    Subclasses provide ``_make_run()`` → (model, fit kwargs, description) and the drawing hooks.
+    """
+
+    def _build_controls(self):
+        self.train_button = widgets.Button(description="Train", button_style="primary",
+                                           icon="play")
+        self.train_button.add_class("setcourse-train")
+        self.stop_button = widgets.Button(description="Stop", button_style="warning",
+                                          icon="stop", disabled=True)
+        self.stop_button.add_class("setcourse-stop")
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
+        self.progress.add_class("setcourse-progress")
+        self.status = widgets.HTML("Ready: press Train.")
+        self.status.add_class("setcourse-status")
+        self.train_button.on_click(self._on_train_click)
+        self.stop_button.on_click(self._on_stop_click)
+        self._lock = threading.Lock()
+        self._thread = None
+        self._busy = False
+        self._stop_requested = False
+        self._note = ""
+        self._status_text = "Ready: press Train."
+        self.runs_ = 0
+        self.error_ = None
+
+    # public control -----------------------------------------------------------------------
+    @property
+    def is_training(self):
+        """Whether a run is in progress."""
+        return self._busy
+
+    def train(self, background=True):
+        """Start a run with the current control values; returns False if one is running.
+
+        ``background=False`` trains in the calling thread (what ``display()`` does).
+        """
+        with self._lock:
+            if self._busy:
+                self._note = " · ⚠ already training: wait for this run or press Stop first"
+                self._show_status(self._status_text)
+                return False
+            self._busy = True
+            self._stop_requested = False
+            self._note = ""
+            self.runs_ += 1
+        self.train_button.disabled = True
+        self.stop_button.disabled = False
+        if background:
+            self._thread = threading.Thread(target=self._run, args=(False,),
+                                            name="setcourse-training", daemon=True)
+            self._thread.start()
+        else:
+            self._run(raise_errors=True)
+        return True
+
+    def stop(self):
+        """Ask the running training to stop after its current batch."""
+        if self._busy:
+            self._stop_requested = True
+            self._show_status(self._status_text + " · stopping…")
+
+    def wait(self, timeout=None):
+        """Block until the background run (if any) ends; returns True if nothing is running."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return not self._busy
+
+    def _on_train_click(self, _button=None):
+        self.train()
+
+    def _on_stop_click(self, _button=None):
+        self.stop()
+
+    # the run ------------------------------------------------------------------------------
+    def _show_status(self, text):
+        self._status_text = text
+        self.status.value = html.escape(text + self._note)
+
+    def _run(self, raise_errors):
+        run = self.runs_
+        model = None
+        try:
+            model, fit_kwargs, description = self._make_run()
+            epochs = self._planned_epochs = fit_kwargs["epochs"]
+            self._description = description
+            self.progress.value = 0
+            self._show_status(f"Run {run} · Training epoch 1/{epochs} · {description}")
+            started = time.perf_counter()
+            model.fit(callbacks=[TrainerHooks(self, run, epochs, description)],
+                      **fit_kwargs)
+            seconds = time.perf_counter() - started
+            self.model_ = model
+            self._finished(model, run, seconds)
+        except Exception as error:  # shown to the student instead of dying silently in a thread
+            self.error_ = error
+            self._show_status(f"Run {run} · Error: {type(error).__name__}: {error}")
+            if raise_errors:
+                raise
+        finally:
+            with self._lock:
+                self._busy = False
+            self.train_button.disabled = False
+            self.stop_button.disabled = True
+
+    def _finished(self, model, run, seconds):
+        history = model.history_
+        n_epochs = history.n_epochs
+        accuracy = 100 * history["test_accuracy"][-1]
+        if history["stopped"][-1]:
+            done = f"Stopped by you in epoch {n_epochs} of {self._planned_epochs}"
+        else:
+            done = f"Finished {n_epochs} epoch{'s' if n_epochs != 1 else ''}"
+        self._show_status(
+            f"Run {run} · {done} · test accuracy {accuracy:.1f}% · nnz={sum(model.nnz_)} · "
+            f"layers={layers_text(model)} · {seconds / max(n_epochs, 1):.2f} s/epoch")
+        self._note = ""
+        self._show_status(self._status_text)
+
+    def display(self, autorun=True):
+        """Show the widget; with ``autorun`` train once now, in the foreground, with the defaults."""
+        from IPython.display import display
+        display(self.widget)
+        if autorun:
+            self.train(background=False)
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+def check_data(X_train, y_train, X_test, y_test):
+    X_train = check_features(X_train, name="X_train")
+    X_test = check_features(X_test, X_train.shape[1], name="X_test")
+    n_classes = int(max(np.max(y_train), np.max(y_test))) + 1
+    y_train = check_labels(y_train, X_train.shape[0], n_classes, "y_train")
+    y_test = check_labels(y_test, X_test.shape[0], n_classes, "y_test")
+    return X_train, y_train, X_test, y_test, n_classes
+
+
+def training_size_slider(n_samples, value):
+    """Slider over nested training subsets: multiples of a round step up to ``n_samples``."""
+    step = max(1, 10 ** int(np.floor(np.log10(max(n_samples, 10)))) // 10)
+    low = min(n_samples, step)
+    value = n_samples if value is None else int(np.clip(value, low, n_samples))
+    return widgets.IntSlider(value=value, min=low, max=n_samples, step=step,
+                             description="train size", continuous_update=False,
+                             style={"description_width": "initial"})
