@@ -5,7 +5,39 @@ import sys
 import warnings
 
 from .evolution import STRATEGIES
-from .progress import TerminalProgress
+from .callbacks import Callback
+from .progress import BatchProgress
+
+
+class TerminalProgress(BatchProgress, Callback):
+    """A progress bar within each epoch (on a terminal) and one summary line per epoch."""
+
+    width = 30
+
+    def __init__(self, epochs, stream=None):
+        super().__init__(epochs)
+        self.stream = stream or sys.stderr
+        self.bar = hasattr(self.stream, "isatty") and self.stream.isatty()
+
+    def show_batch(self, model, epoch, done, total, logs):
+        if not self.bar:
+            return
+        n_batches = logs["n_batches"]
+        in_epoch = done - epoch * n_batches
+        filled = int(self.width * in_epoch / n_batches)
+        self.stream.write(f"\repoch {epoch + 1}/{self.epochs} "
+                          f"[{'#' * filled}{'.' * (self.width - filled)}] "
+                          f"{in_epoch}/{n_batches} loss {logs['loss']:.3f}")
+        self.stream.flush()
+
+    def on_epoch_end(self, model, epoch, logs):
+        if self.bar:
+            self.stream.write("\r" + " " * 79 + "\r")
+        nnz = "+".join(str(n) for n in logs["nnz"])
+        print(f"epoch {epoch + 1}/{self.epochs}  train loss {logs['train_loss']:.4f} "
+              f"acc {logs['train_accuracy']:.4f}  test loss {logs['test_loss']:.4f} "
+              f"acc {logs['test_accuracy']:.4f}  {logs['seconds_epoch']:.2f} s  nnz {nnz}",
+              flush=True)
 
 
 def positive_int_list(text):

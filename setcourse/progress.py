@@ -1,16 +1,15 @@
-"""Progress of a training run, shared by the command line and the notebooks (no ipywidgets here).
+"""Progress of a training run, shared by the command line and the notebooks.
 
-:class:`Throttle` keeps updates few; :class:`BatchProgress` is the callback both progress bars
-build on (it counts the batches of a run and asks for a redraw at most every ``seconds``);
-:class:`TerminalProgress` is the command line's bar. The notebook bar is
-:class:`setcourse.widgets.progress.TrainingProgress`, built on the same base.
+:class:`Throttle` keeps updates few; :class:`BatchProgress` counts the batches of a run and
+asks for a redraw at most every ``seconds``. Every progress display builds on it: the
+terminal bar (:class:`setcourse.cli.TerminalProgress`), the notebook bar
+(:class:`setcourse.widgets.progress.TrainingProgress`) and the dashboards' background
+trainer. A foundation module: it imports neither ipywidgets nor the engine (the displays
+mix it into a :class:`~setcourse.callbacks.Callback`).
 """
-import sys
 import time
 
-from .callbacks import Callback
-
-__all__ = ["BatchProgress", "TerminalProgress", "Throttle"]
+__all__ = ["BatchProgress", "Throttle"]
 
 
 class Throttle:
@@ -33,8 +32,10 @@ class Throttle:
         return False
 
 
-class BatchProgress(Callback):
+class BatchProgress:
     """Counts the batches of a run of ``epochs`` epochs; calls :meth:`show_batch`, throttled.
+
+    A mixin for training callbacks: ``class Bar(BatchProgress, Callback)``.
 
     Subclasses draw in ``show_batch(model, epoch, done, total, logs)``: ``done`` batches of
     ``total`` over the whole run (``epoch`` counts from the first epoch of this ``fit``), so
@@ -58,34 +59,3 @@ class BatchProgress(Callback):
 
     def show_batch(self, model, epoch, done, total, logs):
         """Draw the progress: ``done`` of ``total`` batches, in epoch ``epoch`` of this run."""
-
-
-class TerminalProgress(BatchProgress):
-    """A progress bar within each epoch (on a terminal) and one summary line per epoch."""
-
-    width = 30
-
-    def __init__(self, epochs, stream=None):
-        super().__init__(epochs)
-        self.stream = stream or sys.stderr
-        self.bar = hasattr(self.stream, "isatty") and self.stream.isatty()
-
-    def show_batch(self, model, epoch, done, total, logs):
-        if not self.bar:
-            return
-        n_batches = logs["n_batches"]
-        in_epoch = done - epoch * n_batches
-        filled = int(self.width * in_epoch / n_batches)
-        self.stream.write(f"\repoch {epoch + 1}/{self.epochs} "
-                          f"[{'#' * filled}{'.' * (self.width - filled)}] "
-                          f"{in_epoch}/{n_batches} loss {logs['loss']:.3f}")
-        self.stream.flush()
-
-    def on_epoch_end(self, model, epoch, logs):
-        if self.bar:
-            self.stream.write("\r" + " " * 79 + "\r")
-        nnz = "+".join(str(n) for n in logs["nnz"])
-        print(f"epoch {epoch + 1}/{self.epochs}  train loss {logs['train_loss']:.4f} "
-              f"acc {logs['train_accuracy']:.4f}  test loss {logs['test_loss']:.4f} "
-              f"acc {logs['test_accuracy']:.4f}  {logs['seconds_epoch']:.2f} s  nnz {nnz}",
-              flush=True)

@@ -3,12 +3,13 @@ import time
 
 import ipywidgets as widgets
 
+from ..callbacks import Callback
 from ..progress import BatchProgress
 
 __all__ = ["TrainingProgress", "progress"]
 
 
-class TrainingProgress(BatchProgress):
+class TrainingProgress(BatchProgress, Callback):
     """A progress bar and a one-line summary for ``model.fit`` in a notebook.
 
     Parameters

@@ -14,6 +14,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from .._validation import check_features, check_labels
+from ..callbacks import Callback
 from ..progress import BatchProgress
 
 __all__ = ["BackgroundTrainer", "TrainerHooks", "check_data", "layers_text",
@@ -26,7 +27,7 @@ def layers_text(model):
                     + [layer.n_out for layer in model.layers_])
 
 
-class TrainerHooks(BatchProgress):
+class TrainerHooks(BatchProgress, Callback):
     """The callback of one background run: status line, progress bar, Stop, redraw per epoch."""
 
     def __init__(self, trainer, run, epochs, description):

@@ -1,0 +1,22 @@
+"""Checkers for the course's coding exercises: run the student's function, print ✓ or ✗ with a hint.
+
+Each ``check_<exercise>(fn)`` calls ``fn`` on cases with known answers (edge cases
+included), compares with the package's reference implementation, prints one friendly
+report and returns True or False (see :mod:`~setcourse.checks.runner`). One module per
+exercise, named after it:
+
+- :mod:`~setcourse.checks.erdos_renyi_mask` (module 01),
+- :mod:`~setcourse.checks.set_prune` (module 02),
+- :mod:`~setcourse.checks.in_degrees` (module 03).
+
+A new exercise ``foo`` is a module ``checks/foo.py`` with ``check_foo`` and a line here.
+"""
+from .erdos_renyi_mask import check_erdos_renyi_mask
+from .in_degrees import check_in_degrees, reference_in_degrees
+from .runner import (ASCII_MARKS, FAILED, MARKS, NOT_ATTEMPTED, PASSED, Case, Mismatch, emit,
+                     parse_reports, report, run_checker, show)
+from .set_prune import check_set_prune
+
+__all__ = ["ASCII_MARKS", "FAILED", "MARKS", "NOT_ATTEMPTED", "PASSED", "Case", "Mismatch",
+           "check_erdos_renyi_mask", "check_in_degrees", "check_set_prune", "emit",
+           "parse_reports", "reference_in_degrees", "report", "run_checker", "show"]
