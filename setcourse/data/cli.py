@@ -5,6 +5,7 @@ verify``.
 it and returns the exit status (0 fine, 1 something failed).
 """
 import argparse
+import math
 import sys
 
 from . import cache, sources
@@ -12,19 +13,45 @@ from .errors import DataUnavailableError, UnsafeArchiveError
 from .registry import DATASETS
 
 
+def _seconds(text):
+    """argparse type for --timeout: a number of seconds in (0, inf)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds in (0, inf); got {text!r}")
+    return value
+
+
+def _mirror(text):
+    """argparse type for --mirror: base URL(s) of a local mirror."""
+    try:
+        sources.mirror_bases(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error).replace("mirror must", "must")) from None
+    return text
+
+
 def add_parser(subparsers):
     """Add the ``data`` command group to an argparse ``subparsers`` object; returns its parser."""
     parser = subparsers.add_parser(
         "data", help="list, fetch, import and verify data sets",
         description="Manage the data-set cache (SETCOURSE_DATA, default: the user cache folder). "
-                    "Extra folders with system copies can be listed in SETCOURSE_DATA_PATH.")
+                    "Extra folders with system copies can be listed in SETCOURSE_DATA_PATH; "
+                    "SETCOURSE_MIRROR=URL names a local mirror tried before the published "
+                    "ones.")
     commands = parser.add_subparsers(dest="data_command", metavar="COMMAND", required=True)
     commands.add_parser("list", help="what is available, from where, verified or not, sizes")
     fetch = commands.add_parser("fetch", help="download a data set (or all) into the cache")
     fetch.add_argument("name", metavar="NAME|all", choices=[*DATASETS, "all"],
                        help=f"one of {', '.join(DATASETS)}, or all")
-    fetch.add_argument("--timeout", type=float, default=None,
+    fetch.add_argument("--timeout", type=_seconds, default=None,
                        help="seconds without data before a mirror is given up (default 30)")
+    fetch.add_argument("--mirror", type=_mirror, default=None, metavar="URL",
+                       help="base URL of a local mirror tried first, e.g. "
+                            "http://192.168.1.10:8000/ (default: $SETCOURSE_MIRROR); files are "
+                            "looked up by their published names and verified")
     importer = commands.add_parser(
         "import", help="copy a data set's files from a folder (USB stick, shared drive), verified")
     remote = [name for name, spec in DATASETS.items() if spec.files]
@@ -94,9 +121,10 @@ def _fetch(args):
             print(f"{name}: bundled with scikit-learn, nothing to fetch")
             continue
         try:
-            paths, origins = sources.ensure_files(spec, stream=sys.stderr, timeout=args.timeout)
+            paths, origins = sources.ensure_files(spec, stream=sys.stderr, timeout=args.timeout,
+                                                  mirror=getattr(args, "mirror", None))
             if cache.load_arrays(spec) is None:
-                cache.save_arrays(spec, spec.parse(paths))
+                cache.save_arrays(spec, sources.parse_checked(spec, paths))
         except (DataUnavailableError, UnsafeArchiveError, ValueError) as error:
             print(f"{name}: {error}", file=sys.stderr)
             failed += 1
@@ -111,8 +139,8 @@ def _import(args):
     spec = DATASETS[args.name]
     try:
         imported = sources.import_folder(spec, args.folder)
-        cache.save_arrays(spec, spec.parse(
-            {remote.name: path for remote, path in zip(spec.files, imported)}))
+        cache.save_arrays(spec, sources.parse_checked(
+            spec, {remote.name: path for remote, path in zip(spec.files, imported)}))
     except (DataUnavailableError, UnsafeArchiveError, ValueError, OSError) as error:
         print(f"{args.name}: {error}", file=sys.stderr)
         return 1
@@ -144,10 +172,14 @@ def _verify(args):
                 print(f"missing {name}: {remote.name} (fetch with `python -m setcourse data "
                       f"fetch {name}`)")
         arrays = cache.arrays_dir(spec)
-        if arrays.is_dir() and cache.load_arrays(spec) is None:
+        try:
+            if cache.load_arrays(spec, strict=True) is not None:
+                print(f"ok      {name}: parsed arrays in {arrays} (digests and registry)")
+        except cache.CorruptArraysError as error:
             cache.remove_quietly(arrays)
             failed += 1
-            print(f"FAILED  {name}: parsed arrays in {arrays} were unreadable and were removed")
+            print(f"FAILED  {name}: {error}; the parsed arrays in {arrays} were removed (rebuilt "
+                  f"from the verified files on the next load)")
     return 1 if failed else 0
 
 

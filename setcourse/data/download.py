@@ -1,32 +1,62 @@
-"""Downloading pinned files: mirrors, retries, a timeout, a progress bar, atomic placement.
+"""Downloading pinned files: mirrors, retries, timeouts, size caps, a progress bar, atomic
+placement.
 
 A file is streamed into a hidden temporary in the cache folder, its payload sha256 checked,
-and only then renamed into place; a failed, truncated, corrupt or interrupted download leaves
-nothing visible. Mirrors are tried in order, ``RETRIES`` more rounds after the first.
+and only then renamed into place; a failed, truncated, corrupt, oversized, too slow or
+interrupted download leaves nothing visible. Mirrors are tried in order, ``RETRIES`` more
+rounds after the first; a mirror that serves something else than an archive at a ``#member``
+URL (a captive portal's HTML page, a truncated file) is a failed mirror like any other.
+
+Each download is capped in size (``RemoteFile.max_bytes``: the registered size plus slack; an
+announced Content-Length above it is refused before any byte is read) and in total time
+(``MIN_TOTAL_SECONDS`` or the cap at ``MIN_RATE`` bytes per second, whichever is longer), so a
+server that drips a byte a second is given up like one that stalls (``TIMEOUT``).
 """
 import http.client
 import os
 import sys
+import tarfile
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import zipfile
 from pathlib import Path
 
 from .. import __version__
+from .._validation import check_in_range, check_positive_int
 from . import cache
-from .archives import read_member
+from .archives import NotAnArchiveError, copy_member
 from .checksum import is_gzip, sha256_of
 from .errors import FETCH_HINT, ChecksumError, DataUnavailableError
 
 TIMEOUT = 30.0          # seconds without a byte before a mirror is given up
 RETRIES = 1             # extra rounds over all mirrors after the first
 BACKOFF = 2.0           # seconds to wait before each extra round
+MIN_RATE = 20_000       # bytes per second below which a whole download is given up ...
+MIN_TOTAL_SECONDS = 120.0   # ... but never sooner than this after it started
 CHUNK = 1 << 16
 USER_AGENT = f"setcourse/{__version__}"
 
-# What a failed attempt can raise: network and HTTP errors, and a truncated/corrupt gzip.
-FAILURES = (OSError, http.client.HTTPException, ValueError)
+# What a failed attempt can raise: network and HTTP errors, a truncated/corrupt gzip, a file
+# that is not the archive a member URL promised (NotAnArchiveError is a ValueError; the others
+# are listed in case a reader lets one through).
+FAILURES = (OSError, http.client.HTTPException, ValueError, tarfile.TarError,
+            zipfile.BadZipFile, EOFError)
+
+
+def check_timeout(timeout, name="timeout"):
+    """``timeout`` as a float in (0, inf) seconds, or None for the default; ValueError else."""
+    if timeout is None:
+        return None
+    check_in_range(name, timeout, low=0, low_open=True)
+    return float(timeout)
+
+
+def time_limit(max_bytes):
+    """Seconds a whole download of at most ``max_bytes`` may take (``max_bytes`` None: the
+    minimum)."""
+    return max(MIN_TOTAL_SECONDS, (max_bytes or 0) / MIN_RATE)
 
 
 class Progress:
@@ -74,18 +104,37 @@ def _megabytes(n_bytes):
     return f"{n_bytes / 1e6:.1f} MB"
 
 
-def stream_url(url, path, timeout, stream=None, label=None):
-    """Write the body at ``url`` into ``path``; raises OSError on a short or failed transfer."""
+class TooLarge(OSError):
+    """A server sends (or announces) more bytes than the file can have."""
+
+
+class TooSlow(TimeoutError):
+    """A download did not finish within its total time limit."""
+
+
+def stream_url(url, path, timeout, stream=None, label=None, max_bytes=None, max_seconds=None):
+    """Write the body at ``url`` into ``path``; raises OSError on a short or failed transfer,
+    TooLarge beyond ``max_bytes`` and TooSlow after ``max_seconds`` in all."""
+    deadline = None if max_seconds is None else time.monotonic() + max_seconds
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     with urllib.request.urlopen(request, timeout=timeout) as response, open(path, "wb") as out:
         length = response.headers.get("Content-Length")
         expected = int(length) if length and length.isdigit() else None
+        if max_bytes is not None and expected is not None and expected > max_bytes:
+            raise TooLarge(f"the server announces {expected} bytes, more than the {max_bytes} "
+                           f"this file can have; not downloaded")
         progress = Progress(label or url, expected, stream)
         try:
             # read1: whatever has arrived (up to CHUNK), so progress and partial files advance.
             while chunk := response.read1(CHUNK):
                 out.write(chunk)
                 progress.update(len(chunk))
+                if max_bytes is not None and progress.done > max_bytes:
+                    raise TooLarge(f"more than {max_bytes} bytes received, more than this file "
+                                   f"can have; given up")
+                if deadline is not None and time.monotonic() > deadline:
+                    raise TooSlow(f"timed out: {progress.done} bytes in {max_seconds:.0f} s, "
+                                  f"the most a download of this file may take")
             if expected is not None and progress.done != expected:
                 raise OSError(f"connection closed after {progress.done} of {expected} bytes")
             out.flush()
@@ -100,12 +149,17 @@ class Downloader:
     """Fetches pinned files into one cache folder; archives downloaded for a ``#member`` URL are
     kept (as hidden temporaries) until :meth:`close`, so several members cost one download."""
 
-    def __init__(self, folder, dataset, timeout=None, retries=None, stream=None):
+    def __init__(self, folder, dataset, timeout=None, retries=None, stream=None,
+                 archive_max_bytes=None):
+        timeout = check_timeout(timeout)
+        if retries is not None:
+            check_positive_int("retries", retries, minimum=0)
         self.folder = Path(folder)
         self.dataset = dataset
         self.timeout = TIMEOUT if timeout is None else timeout
         self.retries = RETRIES if retries is None else retries
         self.stream = stream
+        self.archive_max_bytes = archive_max_bytes   # cap for an archive behind #member URLs
         self._archives = {}
 
     def __enter__(self):
@@ -120,19 +174,21 @@ class Downloader:
             cache.remove_quietly(path)
         self._archives.clear()
 
-    def fetch(self, remote):
+    def fetch(self, remote, urls=None):
         """Download ``remote`` into the folder, verified; returns its final path.
 
-        Raises ChecksumError when every copy found had the wrong digest, DataUnavailableError
-        when no mirror could be reached.
+        ``urls`` replaces ``remote.urls`` (e.g. a local mirror first). Raises ChecksumError
+        when every copy found had the wrong digest, DataUnavailableError when no mirror could
+        be reached.
         """
+        urls = tuple(remote.urls if urls is None else urls)
         cache.make_folder(self.folder)
         cache.remove_stale_partials(self.folder)
         failures, mismatches = {}, []     # failures: url -> last error (one entry per mirror)
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(BACKOFF * attempt)
-            for url in remote.urls:
+            for url in urls:
                 if any(url == where for where, _ in mismatches):
                     continue  # this mirror serves a wrong file; asking again will not help
                 try:
@@ -141,7 +197,7 @@ class Downloader:
                     mismatches.append((url, error))
                 except FAILURES as error:
                     failures[url] = f"{url}: {error}"
-        if mismatches and len(mismatches) == len(remote.urls):
+        if mismatches and len(mismatches) == len(urls):
             raise mismatches[0][1]
         details = "; ".join([*failures.values(), *(str(error) for _, error in mismatches)])
         raise DataUnavailableError(
@@ -154,11 +210,18 @@ class Downloader:
         temp = cache.temp_file(self.folder)
         try:
             if member:
-                archive = self._archive(base)
-                temp.write_bytes(read_member(archive, member))
+                archive = self._archive(base, remote)
+                try:
+                    _, actual = copy_member(archive, member, temp, max_bytes=remote.max_bytes)
+                except NotAnArchiveError:
+                    cache.remove_quietly(self._archives.pop(base))   # ask again next round
+                    raise
+                if not remote.whole_file and is_gzip(temp):
+                    actual = sha256_of(temp)     # the member is itself gzip: hash its payload
             else:
-                stream_url(base, temp, self.timeout, self.stream, label=remote.name)
-            actual = sha256_of(temp, decompress=not remote.whole_file)
+                stream_url(base, temp, self.timeout, self.stream, label=remote.name,
+                           max_bytes=remote.max_bytes, max_seconds=time_limit(remote.max_bytes))
+                actual = sha256_of(temp, decompress=not remote.whole_file)
             if actual not in remote.sha256:
                 raise ChecksumError(remote.name, actual, remote.sha256, url, removed=True,
                                     dataset=self.dataset)
@@ -170,13 +233,15 @@ class Downloader:
             cache.remove_quietly(temp)
             raise
 
-    def _archive(self, url):
+    def _archive(self, url, remote):
         """The downloaded archive at ``url`` (downloaded on first use)."""
         if url not in self._archives:
             temp = cache.temp_file(self.folder)
+            cap = self.archive_max_bytes or remote.max_bytes
             try:
                 label = Path(urllib.parse.urlparse(url).path).name or url
-                stream_url(url, temp, self.timeout, self.stream, label=label)
+                stream_url(url, temp, self.timeout, self.stream, label=label, max_bytes=cap,
+                           max_seconds=time_limit(cap))
             except BaseException:
                 cache.remove_quietly(temp)
                 raise

@@ -128,3 +128,63 @@ def parse_madelon(paths):
         if arrays[f"X_{split}"].shape[0] != arrays[f"y_{split}"].shape[0]:
             raise ValueError(f"{data} and {labels} disagree in number of rows")
     return arrays
+
+
+COIL20_SIDE = 32
+COIL20_CLASSES = 20
+COIL20_SPLIT_SEED = 0
+
+
+def read_coil20(data, what="COIL20.mat"):
+    """Images ``(n, 32, 32)`` float64 in [0, 1] (upright) and labels 0..19 from COIL20.mat bytes.
+
+    The file holds ``X`` (n × 1024, each row a 32×32 image stored column by column, as MATLAB
+    does) and ``Y`` (n × 1, labels 1..20). Read with ``scipy.io.loadmat``: a MATLAB v5 file
+    holds no code, nothing is unpickled.
+    """
+    import scipy.io
+
+    try:
+        mat = scipy.io.loadmat(io.BytesIO(data))
+    except Exception as error:  # scipy raises ValueError, TypeError, MatReadError, ... here
+        raise ValueError(f"{what} is not a readable MATLAB file ({type(error).__name__}: "
+                         f"{error})") from error
+    if "X" not in mat or "Y" not in mat:
+        found = sorted(key for key in mat if not key.startswith("__"))
+        raise ValueError(f"{what} lacks the variables X and Y (it holds {found})")
+    X, Y = np.asarray(mat["X"]), np.asarray(mat["Y"])
+    pixels = COIL20_SIDE * COIL20_SIDE
+    if X.ndim != 2 or X.shape[1] != pixels or not np.issubdtype(X.dtype, np.number):
+        raise ValueError(f"{what}: X must be numeric n × {pixels}; got {X.dtype} {X.shape}")
+    if Y.size != X.shape[0] or not np.issubdtype(Y.dtype, np.number):
+        raise ValueError(f"{what}: Y must hold one label per image ({X.shape[0]}); got "
+                         f"{Y.dtype} {Y.shape}")
+    X = X.astype(np.float64, copy=False)
+    if not np.isfinite(X).all() or X.min() < 0 or X.max() > 1:
+        raise ValueError(f"{what}: X must hold finite values in [0, 1]")
+    labels = Y.reshape(-1)
+    if not np.isin(labels, np.arange(1, COIL20_CLASSES + 1)).all():
+        raise ValueError(f"{what}: Y must hold labels 1..{COIL20_CLASSES}")
+    images = X.reshape(-1, COIL20_SIDE, COIL20_SIDE).transpose(0, 2, 1)
+    return np.ascontiguousarray(images), (labels - 1).astype(np.uint8)
+
+
+def coil20_split(n):
+    """``(train rows, test rows)``: the original SET-RBM's split of ``n`` images.
+
+    The original seeds NumPy's global generator with 0, shuffles ``arange(n)`` and takes the
+    first ``int(n * 2 / 3)`` as training rows (960 of 1,440), in that shuffled order.
+    """
+    rows = np.arange(n)
+    np.random.RandomState(COIL20_SPLIT_SEED).shuffle(rows)
+    cut = int(n * 2 / 3)
+    return rows[:cut], rows[cut:]
+
+
+def parse_coil20(paths):
+    """Train/test arrays from ``COIL20.mat``, split as the original SET-RBM splits it."""
+    path = paths["COIL20.mat"]
+    images, labels = read_coil20(read_payload(path), str(path))
+    train, test = coil20_split(len(labels))
+    return {"X_train": images[train], "y_train": labels[train],
+            "X_test": images[test], "y_test": labels[test]}

@@ -9,8 +9,11 @@ from . import sources
 from .errors import DataUnavailableError
 from .registry import DATASETS
 
-PREPROCESSING = ("standardize", "scale", None)
+PREPROCESSING = ("standardize", "scale", "binarize", None)
 FALLBACK = "digits"
+#: Stand-ins tried (only from the cache or a system folder, never downloaded) before ``digits``.
+STAND_INS = {"coil20": ("fashion_mnist",)}
+BINARY_THRESHOLD = 0.5
 ROWS_PER_CHUNK = 1024
 
 
@@ -58,27 +61,35 @@ class Dataset:
 
 
 def load(name, n_train=None, n_test=None, seed=0, preprocess="standardize", flatten=True,
-         fallback=False):
+         fallback=False, mirror=None):
     """Load a data set as float32 features and int64 labels.
 
     Parameters
     ----------
-    name : {"fashion_mnist", "mnist", "cifar10", "madelon", "digits"}
+    name : {"fashion_mnist", "mnist", "cifar10", "madelon", "coil20", "digits"}
+        ``coil20`` comes split as the original SET-RBM splits it: 960 training images (a
+        random two-thirds, NumPy seed 0) and 480 test images; its raw values are in [0, 1].
     n_train, n_test : int, optional
         Sizes of stratified random subsets (equal count per class as far as the classes allow),
         the same for the same ``seed``; ``None`` keeps the whole split in its published order.
     seed : int >= 0
-    preprocess : {"standardize", "scale", None}
+    preprocess : {"standardize", "scale", "binarize", None}
         ``standardize``: per feature, subtract the training mean and divide by the training
         standard deviation (features constant in training are divided by 1):
         :math:`x' = (x - \\mu_{train}) / \\sigma_{train}`. ``scale``: map the raw value range
-        (pixels 0..255, digits 0..16, Madelon's training min..max per feature) to [0, 1].
-        ``None``: the raw values as float32.
+        (pixels 0..255, digits 0..16, COIL-20 0..1, Madelon's training min..max per feature)
+        to [0, 1]. ``binarize``: scale, then 1 where the scaled value is >= 0.5 and 0 elsewhere
+        (binary data for an RBM). ``None``: the raw values as float32.
     flatten : bool
         True: ``(n_samples, n_features)``; False: ``(n_samples, *image_shape)``.
     fallback : bool
         When the data set cannot be had (offline, nothing cached), return the bundled
         ``digits`` instead and print one line saying why and how to fetch the wanted one.
+        (With ``preprocess="binarize"`` the stand-in is binarised like the wanted data.)
+    mirror : str or list of str, optional
+        Base URL(s) of a local mirror tried before the registered ones, e.g.
+        ``"http://192.168.1.10:8000/"``; default: ``$SETCOURSE_MIRROR`` when set. Files are
+        looked up by their published names and verified like every download.
 
     Returns
     -------
@@ -87,6 +98,9 @@ def load(name, n_train=None, n_test=None, seed=0, preprocess="standardize", flat
     check_choice("name", name, tuple(DATASETS))
     check_choice("preprocess", preprocess, PREPROCESSING)
     check_positive_int("seed", seed, minimum=0)
+    check_choice("flatten", flatten, (True, False))
+    check_choice("fallback", fallback, (True, False))
+    sources.mirror_bases(mirror)
     spec = DATASETS[name]
     for param, value, available in (("n_train", n_train, spec.sizes[0]),
                                     ("n_test", n_test, spec.sizes[1])):
@@ -94,16 +108,17 @@ def load(name, n_train=None, n_test=None, seed=0, preprocess="standardize", flat
             _check_size(param, value, available, name)
     notice = None
     try:
-        raw, source = sources.obtain_arrays(spec)
+        raw, source = sources.obtain_arrays(spec, mirror=mirror)
     except DataUnavailableError as error:
         if not fallback or name == FALLBACK:
             raise
-        spec = DATASETS[FALLBACK]
-        raw, source = sources.obtain_arrays(spec)
+        spec, raw, source = _stand_in(name)
         n_train = None if n_train is None else min(n_train, len(raw["y_train"]))
         n_test = None if n_test is None else min(n_test, len(raw["y_test"]))
-        notice = (f"setcourse: {name} could not be loaded ({error.reason}); using the bundled 8x8 "
-                  f"digits instead ({n_train or len(raw['y_train'])} train / "
+        what = "the bundled 8x8 digits" if spec.name == FALLBACK else \
+            f"{spec.name} (found in the {source})"
+        notice = (f"setcourse: {name} could not be loaded ({error.reason}); using {what} "
+                  f"instead ({n_train or len(raw['y_train'])} train / "
                   f"{n_test or len(raw['y_test'])} test images). To get {name}: "
                   f"python -m setcourse data fetch {name}")
         print(notice, file=sys.stderr, flush=True)
@@ -116,6 +131,19 @@ def load(name, n_train=None, n_test=None, seed=0, preprocess="standardize", flat
                    X_test.reshape(len(X_test), *shape), y_test.astype(np.int64),
                    name=spec.name, class_names=list(spec.class_names),
                    image_shape=tuple(spec.image_shape), source=source, notice=notice)
+
+
+def _stand_in(name):
+    """``(spec, arrays, source)`` of the first stand-in for ``name`` at hand without a
+    download, else of the bundled digits."""
+    for other in STAND_INS.get(name, ()):
+        try:
+            raw, source = sources.obtain_arrays(DATASETS[other], download=False)
+        except DataUnavailableError:
+            continue
+        return DATASETS[other], raw, source
+    raw, source = sources.obtain_arrays(DATASETS[FALLBACK])
+    return DATASETS[FALLBACK], raw, source
 
 
 def _check_size(param, value, available, name):
@@ -169,6 +197,9 @@ def _preprocess(X_train, X_test, how, value_range):
     test = X_test.reshape(len(X_test), -1)
     if how is None:
         return train.astype(np.float32), test.astype(np.float32)
+    if how == "binarize":
+        train, test = _preprocess(X_train, X_test, "scale", value_range)
+        return _binarize(train), _binarize(test)
     if how == "standardize":
         offset, divisor = _column_mean_std(train)
     elif value_range is not None:
@@ -179,6 +210,14 @@ def _preprocess(X_train, X_test, how, value_range):
     divisor = np.where(divisor == 0, 1.0, divisor)  # constant features: never divide by zero
     offset, scale = np.float32(offset), (1.0 / divisor).astype(np.float32)
     return _affine(train, offset, scale), _affine(test, offset, scale)
+
+
+def _binarize(X):
+    """0/1 float32 in place: 1 where the scaled value reaches ``BINARY_THRESHOLD``."""
+    for start in range(0, len(X), ROWS_PER_CHUNK):
+        chunk = X[start:start + ROWS_PER_CHUNK]
+        np.greater_equal(chunk, BINARY_THRESHOLD, out=chunk, casting="unsafe")
+    return X
 
 
 def _affine(X, offset, scale):

@@ -12,13 +12,16 @@ import numpy as np
 
 from . import formats
 
+SIZE_SLACK = 1.25          # a download may be this much larger than the registered size ...
+SIZE_MARGIN = 1 << 20      # ... plus 1 MiB (headers of a re-compressed copy, a newline or two)
 
 @dataclass(frozen=True)
 class RemoteFile:
     """One file a data set needs and the URLs it is published at (official first).
 
     A URL ending in ``#member`` names a member of a zip or tar archive at that address.
-    ``size`` is the published download size in bytes (for the instructor's listing).
+    ``size`` is the published download size in bytes (for the instructor's listing);
+    ``payload_size`` the size after gunzip when it differs (a mirror may serve either).
     ``whole_file`` pins the file as published instead of its gunzipped payload.
     """
 
@@ -27,10 +30,18 @@ class RemoteFile:
     size: int
     urls: tuple
     whole_file: bool = False
+    payload_size: int = None
 
     def candidates(self):
         """File names under which a copy of this file may sit in a folder."""
         return (self.name,) if self.whole_file else (self.name + ".gz", self.name)
+
+    @property
+    def max_bytes(self):
+        """The most bytes a download of this file may take: the larger of the published and
+        payload sizes plus a quarter and 1 MiB of slack; None when no size is known."""
+        known = max(self.size or 0, self.payload_size or 0)
+        return int(known * SIZE_SLACK) + SIZE_MARGIN if known > 0 else None
 
 
 @dataclass(frozen=True)
@@ -51,11 +62,17 @@ class DatasetSpec:
 
 
 def _idx_files(base_urls, digests, sizes):
-    """The four MNIST-style IDX files, each at ``base + name + '.gz'`` for every base URL."""
+    """The four MNIST-style IDX files, each at ``base + name + '.gz'`` for every base URL.
+
+    Payload sizes follow from the IDX headers: 60,000 / 10,000 images of 28×28 bytes after a
+    16-byte header, one byte per label after an 8-byte header.
+    """
     names = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
-    return tuple(RemoteFile(name, (digest,), size, tuple(f"{base}{name}.gz" for base in base_urls))
-                 for name, digest, size in zip(names, digests, sizes))
+    payloads = (16 + 60000 * 784, 8 + 60000, 16 + 10000 * 784, 8 + 10000)
+    return tuple(RemoteFile(name, (digest,), size, tuple(f"{base}{name}.gz" for base in base_urls),
+                            payload_size=payload)
+                 for name, digest, size, payload in zip(names, digests, sizes, payloads))
 
 
 def _bundled_digits(paths):
@@ -173,6 +190,31 @@ MADELON = DatasetSpec(
     licence="CC BY 4.0",
 )
 
+_SKFEATURE = "jundongl/scikit-feature"
+
+COIL20 = DatasetSpec(
+    name="coil20",
+    title="COIL-20: 32×32 grey images of 20 objects on a turntable, 72 views each (Columbia)",
+    class_names=tuple(f"object {number}" for number in range(1, 21)),
+    image_shape=(32, 32),
+    sizes=(960, 480),
+    # COIL20.mat as scikit-feature publishes it (variables X: 1440×1024 in [0, 1], Y: labels
+    # 1..20), the file the original SET-RBM reads; the same git blob (8f374909) sits on the
+    # project's web site and in its repository. The split is the original's (see the parser).
+    files=(RemoteFile(
+        "COIL20.mat",
+        ("4595ebdda07f47b0eb014fcfaddc22b452f9aed9c1d9261a0d5bc336c1ee1344",), 3024549,
+        ("https://jundongl.github.io/scikit-feature/files/datasets/COIL20.mat",
+         f"https://raw.githubusercontent.com/{_SKFEATURE}/master/skfeature/data/COIL20.mat",
+         f"https://raw.githubusercontent.com/{_SKFEATURE}/gh-pages/files/datasets/COIL20.mat",
+         "http://featureselection.asu.edu/files/datasets/COIL20.mat")),),
+    parse=formats.parse_coil20,
+    value_range=(0, 1),
+    folder_names=("coil20", "COIL20", "coil-20"),
+    homepage="https://www.cs.columbia.edu/CAVE/software/softlib/coil-20.php",
+    licence="non-commercial research use; cite Nene, Nayar & Murase (1996), CUCS-005-96",
+)
+
 DIGITS = DatasetSpec(
     name="digits",
     title="digits: scikit-learn's bundled 8×8 handwritten digits (always available offline)",
@@ -187,7 +229,8 @@ DIGITS = DatasetSpec(
 )
 
 #: name -> DatasetSpec, in the order the instructor's listing shows them.
-DATASETS = {spec.name: spec for spec in (FASHION_MNIST, MNIST, CIFAR10, MADELON, DIGITS)}
+DATASETS = {spec.name: spec for spec in (FASHION_MNIST, MNIST, CIFAR10, MADELON, COIL20,
+                                          DIGITS)}
 
 #: Folders where an operating-system package installs a data set (Debian/Ubuntu's
 #: ``dataset-fashion-mnist``). A module attribute so that tests can point it elsewhere.

@@ -1,13 +1,60 @@
 """Getting a data set's arrays: parsed cache, then verified files in the cache or a system
-folder, then a download; and the instructor's import of files from a folder."""
+folder, then a download; and the instructor's import of files from a folder.
+
+A local mirror (an instructor's laptop serving the files to a room) is tried before the
+registered URLs: ``mirror=`` or the ``SETCOURSE_MIRROR`` environment variable, one base URL or
+several separated by commas or spaces. A file is looked up there by its published file name,
+``BASE/NAME.gz`` and ``BASE/NAME`` (e.g. ``train-images-idx3-ubyte.gz``, ``COIL20.mat``), then
+in a sub-folder named after the data set, ``BASE/fashion_mnist/NAME.gz`` and so on; what it
+serves is verified against the registered sha256 like any other download.
+"""
+import os
+import re
 import shutil
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import cache
 from .checksum import is_gzip, sha256_of
-from .download import Downloader
+from .download import Downloader, check_timeout
 from .errors import ChecksumError, DataUnavailableError
+
+MIRROR_ENV = "SETCOURSE_MIRROR"
+MIRROR_SCHEMES = ("http", "https", "file")
+ARCHIVE_SLACK = 2.0        # an archive of a data set's files is at most twice their total size
+
+
+def mirror_bases(mirror=None):
+    """The base URLs of ``mirror`` (a string or a list of strings), else of $SETCOURSE_MIRROR;
+    each ends with ``/``. Raises ValueError naming the parameter for anything but http(s) or
+    file URLs."""
+    name = "mirror"
+    if mirror is None:
+        mirror, name = os.environ.get(MIRROR_ENV, ""), MIRROR_ENV
+    if isinstance(mirror, str):
+        items = [item for item in re.split(r"[,\s]+", mirror) if item]
+    elif isinstance(mirror, (list, tuple)) and all(isinstance(item, str) for item in mirror):
+        items = list(mirror)
+    else:
+        raise ValueError(f"{name} must be a URL or a list of URLs (http://, https:// or "
+                         f"file://); got {mirror!r}")
+    bases = []
+    for item in items:
+        parsed = urllib.parse.urlparse(item)
+        if parsed.scheme not in MIRROR_SCHEMES or not (parsed.netloc or parsed.scheme == "file"):
+            raise ValueError(f"{name} must hold URLs starting with http://, https:// or "
+                             f"file:// (e.g. http://192.168.1.10:8000/); got {item!r}")
+        bases.append(item if item.endswith("/") else item + "/")
+    return bases
+
+
+def mirror_urls(spec, remote, mirror=None):
+    """Where a local mirror may hold ``remote``: each base, then its ``spec.name`` sub-folder,
+    under every file name a copy may have (``NAME.gz``, ``NAME``)."""
+    names = [urllib.parse.quote(name) for name in remote.candidates()]
+    return [base + sub + name for base in mirror_bases(mirror) for sub in ("", spec.name + "/")
+            for name in names]
 
 
 @dataclass
@@ -70,13 +117,17 @@ def locate(spec):
     return found, problems
 
 
-def ensure_files(spec, stream=None, timeout=None, retries=None):
+def ensure_files(spec, stream=None, timeout=None, retries=None, mirror=None):
     """``({file name: path}, origins)``: a verified copy of every file of ``spec``, downloading
-    into the cache whatever is neither cached nor in a system folder.
+    into the cache whatever is neither cached nor in a system folder (from ``mirror`` or
+    $SETCOURSE_MIRROR first, then the registered URLs).
 
     ``origins`` is the set of "cache", "system" and "download" that contributed. Raises
-    DataUnavailableError when a file cannot be had.
+    DataUnavailableError when a file cannot be had, ValueError for a bad ``timeout``
+    (seconds > 0) or ``mirror``.
     """
+    check_timeout(timeout)
+    mirror_bases(mirror)
     found, problems = locate(spec)
     missing = [remote for remote in spec.files if remote.name not in found]
     origins = {check.origin for check in found.values()}
@@ -92,11 +143,13 @@ def ensure_files(spec, stream=None, timeout=None, retries=None):
             f"SETCOURSE_DATA_PATH (`python -m setcourse data import {spec.name} DIR` copies "
             f"them into a writable cache).",
             dataset=spec.name, reason=f"the cache folder {folder} is not writable")
-    with Downloader(folder, spec.name, timeout=timeout, retries=retries,
-                    stream=stream) as downloader:
+    archive_cap = int(ARCHIVE_SLACK * sum(remote.max_bytes or 0 for remote in spec.files)) or None
+    with Downloader(folder, spec.name, timeout=timeout, retries=retries, stream=stream,
+                    archive_max_bytes=archive_cap) as downloader:
         for remote in missing:
+            urls = [*mirror_urls(spec, remote, mirror), *remote.urls]
             try:
-                paths[remote.name] = downloader.fetch(remote)
+                paths[remote.name] = downloader.fetch(remote, urls)
             except DataUnavailableError as error:
                 if problems:
                     error.args = (f"{error.args[0]} Earlier: {'; '.join(problems)}",)
@@ -104,22 +157,62 @@ def ensure_files(spec, stream=None, timeout=None, retries=None):
     return paths, origins | {"download"}
 
 
-def obtain_arrays(spec, stream=None, timeout=None, retries=None):
+def obtain_arrays(spec, stream=None, timeout=None, retries=None, mirror=None, download=True):
     """``(arrays, source)``: the raw arrays of ``spec`` and where they came from.
 
     ``source`` is "bundled", "cache" (parsed arrays or verified files in the cache), "system"
-    (a verified system copy) or "download". Raises DataUnavailableError when none works.
+    (a verified system copy) or "download". Cached parsed arrays are verified against the
+    digests recorded with them and against the registry; ones that fail are removed and
+    rebuilt from the verified raw files. ``download=False``: only what is on this machine.
+    Raises DataUnavailableError when none works.
     """
     if not spec.files:
         return spec.parse({}), "bundled"
-    arrays = cache.load_arrays(spec)
-    if arrays is not None:
-        return arrays, "cache"
-    paths, origins = ensure_files(spec, stream, timeout, retries)
-    arrays = spec.parse(paths)
+    check_timeout(timeout)
+    mirror_bases(mirror)
+    corrupt = None
+    try:
+        arrays = cache.load_arrays(spec, strict=True)
+    except cache.CorruptArraysError as error:
+        corrupt = error
+        cache.remove_quietly(cache.arrays_dir(spec))
+    else:
+        if arrays is not None:
+            return arrays, "cache"
+    try:
+        if download:
+            paths, origins = ensure_files(spec, stream, timeout, retries, mirror)
+        else:
+            found, _ = locate(spec)
+            if len(found) < len(spec.files):
+                raise DataUnavailableError(f"{spec.name} is not on this machine",
+                                           dataset=spec.name, reason="not on this machine")
+            paths = {name: check.path for name, check in found.items()}
+            origins = {check.origin for check in found.values()}
+    except DataUnavailableError as error:
+        if corrupt is None:
+            raise
+        raise DataUnavailableError(
+            f"the cached arrays of {spec.name} failed their check and were removed ({corrupt}); "
+            f"they cannot be rebuilt because the raw files are missing: {error}",
+            dataset=spec.name, reason=f"{Path(corrupt.file).name} failed its check") from error
+    arrays = parse_checked(spec, paths)
     cache.save_arrays(spec, arrays)
     source = next(origin for origin in ("download", "system", "cache") if origin in origins)
     return arrays, source
+
+
+def parse_checked(spec, paths):
+    """``spec.parse(paths)``, checked against the registry (shapes, label range, sizes)."""
+    arrays = spec.parse(paths)
+    try:
+        cache.check_arrays(spec, arrays)
+    except cache.CorruptArraysError as error:
+        raise DataUnavailableError(
+            f"{spec.name}'s verified files parse into arrays that disagree with the registry: "
+            f"{error}", dataset=spec.name, reason="parsed arrays disagree with the registry") \
+            from error
+    return arrays
 
 
 def import_folder(spec, folder):

@@ -142,6 +142,22 @@ print(ds.source, ds.X_train.shape[0], flush=True)
 """
 
 
+def coil20_payload(per_class=3, seed=0, compress=True):
+    """A COIL20.mat look-alike (scipy.io.savemat): ``X`` n × 1024 in [0, 1] with each image
+    stored column by column as MATLAB does, ``Y`` n × 1 labels 1..20; returns (bytes, images
+    upright (n, 32, 32), labels 0..19) in file order."""
+    import scipy.io
+
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(1, 21, dtype=np.uint8), per_class)
+    images = rng.random((len(labels), 32, 32))
+    images[:, 0, :] = 0.0                       # a dark top row: upright vs transposed differ
+    X = images.transpose(0, 2, 1).reshape(len(labels), 1024)   # column-major, as MATLAB stores
+    buffer = io.BytesIO()
+    scipy.io.savemat(buffer, {"X": X, "Y": labels[:, None]}, do_compression=compress)
+    return buffer.getvalue(), images, labels - 1
+
+
 def zip_bytes(members):
     """A zip archive of ``{name: bytes}``."""
     buffer = io.BytesIO()
@@ -221,6 +237,12 @@ class FixtureServer:
         self.thread.join(timeout=5)
 
 
+@pytest.fixture(autouse=True)
+def no_mirror_from_the_environment(monkeypatch):
+    """A SETCOURSE_MIRROR set by whoever runs the tests must not reach them."""
+    monkeypatch.delenv("SETCOURSE_MIRROR", raising=False)
+
+
 @pytest.fixture
 def server():
     """A fresh local HTTP server, stopped after the test."""
@@ -293,4 +315,5 @@ def make():
         cifar_records=cifar_records, cifar_archive=cifar_archive,
         madelon_payloads=madelon_payloads, install_spec=install_spec,
         spec_as_json=spec_as_json, child_script=CHILD, zip_bytes=zip_bytes,
+        coil20_payload=coil20_payload,
         IDX_NAMES=IDX_NAMES)

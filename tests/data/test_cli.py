@@ -23,14 +23,17 @@ def served(make, monkeypatch, server):
     mnist, _ = make.idx_dataset(seed=5)
     madelon, _ = make.madelon_payloads()
     archive, _ = make.cifar_archive(per_batch=2)
+    coil, _, _ = make.coil20_payload(per_class=3)
     payloads = {"fashion_mnist": idx, "mnist": mnist, "madelon": madelon,
-                "cifar10": {"cifar-10-binary.tar.gz": archive}}
+                "cifar10": {"cifar-10-binary.tar.gz": archive}, "coil20": {"COIL20.mat": coil}}
+    sizes = {"fashion_mnist": (120, 40), "mnist": (120, 40), "madelon": (20, 8),
+             "cifar10": (10, 2), "coil20": (40, 20)}
     for name, files in payloads.items():
         for file, data in files.items():
             body = make.gz(data) if name in ("fashion_mnist", "mnist") else data
             server.serve(f"{name}/{file}", body)
         make.install_spec(monkeypatch, name, files, lambda f, n=name: [server.url(f"{n}/{f}")],
-                          sizes=None)
+                          sizes=sizes[name])
     return payloads
 
 
@@ -74,7 +77,7 @@ def test_fetch_downloads_verifies_and_prepares_arrays(served, capsys):
 def test_fetch_all_gets_every_remote_data_set(served, capsys):
     assert run("fetch", "all") == 0
     out = capsys.readouterr().out
-    for name in ("fashion_mnist", "mnist", "cifar10", "madelon"):
+    for name in ("fashion_mnist", "mnist", "cifar10", "madelon", "coil20"):
         assert f"{name}: downloaded and verified" in out
     assert load("cifar10", preprocess=None).source == "cache"
 
@@ -82,7 +85,7 @@ def test_fetch_all_gets_every_remote_data_set(served, capsys):
 def test_fetch_offline_fails_with_the_reason(capsys):
     assert run("fetch", "all") == 1
     err = capsys.readouterr().err
-    for name in ("fashion_mnist", "mnist", "cifar10", "madelon"):
+    for name in ("fashion_mnist", "mnist", "cifar10", "madelon", "coil20"):
         assert f"{name}: could not download" in err
     assert "data import" in err
 
@@ -130,7 +133,7 @@ def test_verify_reports_and_removes_corrupt_cached_files(served, isolated_data, 
     assert run("fetch", "fashion_mnist") == 0
     assert run("verify") == 0
     out = capsys.readouterr().out
-    assert out.count("ok      fashion_mnist") == 4 and "missing mnist" in out
+    assert out.count("ok      fashion_mnist") == 5 and "missing mnist" in out   # 4 files, arrays
     bad = isolated_data["cache"] / "fashion_mnist" / "t10k-labels-idx1-ubyte.gz"
     bad.write_bytes(gzip.compress(b"bad"))
     npy = cache.arrays_dir(cache.registry.DATASETS["fashion_mnist"]) / "y_test.npy"

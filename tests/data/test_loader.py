@@ -25,7 +25,7 @@ def fashion(make, monkeypatch, isolated_data, closed_port_url):
 
 def test_unknown_name_lists_the_known_ones():
     with pytest.raises(ValueError, match="name must be one of fashion_mnist, mnist, cifar10, "
-                                         "madelon, digits; got 'imagenet'"):
+                                         "madelon, coil20, digits; got 'imagenet'"):
         load("imagenet")
 
 
@@ -44,7 +44,7 @@ def test_n_train_larger_than_the_full_release_fails_before_any_download():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"preprocess": "normalise"}, "preprocess must be one of standardize, scale, None"),
+    ({"preprocess": "normalise"}, "preprocess must be one of standardize, scale, binarize, None"),
     ({"seed": -1}, "seed must be an integer >= 0"),
 ])
 def test_bad_arguments_name_the_parameter(kwargs, message):
@@ -103,7 +103,7 @@ def test_dataset_metadata_shapes_and_unpacking(fashion):
 def test_registered_image_shapes():
     shapes = {name: spec.image_shape for name, spec in DATASETS.items()}
     assert shapes == {"fashion_mnist": (28, 28), "mnist": (28, 28), "cifar10": (32, 32, 3),
-                      "madelon": (500,), "digits": (8, 8)}
+                      "madelon": (500,), "coil20": (32, 32), "digits": (8, 8)}
 
 
 def test_subsets_are_stratified_deterministic_and_in_original_order(fashion):
