@@ -58,3 +58,54 @@ def check_labels(y, n_samples, n_classes, name="y"):
         raise ValueError(f"{name} labels must be in 0..{n_classes - 1}; got values in "
                          f"{y.min()}..{y.max()}")
     return y
+
+
+# -- declarative parameter tables (scikit-learn's ``_parameter_constraints`` style) ----------
+class Interval:
+    """A finite number in ``[low, high]``; ``low_open`` / ``high_open`` exclude an end."""
+
+    def __init__(self, low=None, high=None, low_open=False, high_open=False):
+        self.low, self.high, self.low_open, self.high_open = low, high, low_open, high_open
+
+    def check(self, name, value):
+        check_in_range(name, value, self.low, self.high, self.low_open, self.high_open)
+
+
+class Integer:
+    """An integer ``>= minimum``."""
+
+    def __init__(self, minimum=1):
+        self.minimum = minimum
+
+    def check(self, name, value):
+        check_positive_int(name, value, self.minimum)
+
+
+class Choice:
+    """One of ``allowed``."""
+
+    def __init__(self, *allowed):
+        self.allowed = allowed
+
+    def check(self, name, value):
+        check_choice(name, value, self.allowed)
+
+
+class Optional:
+    """``None``, or a value that ``rule`` accepts."""
+
+    def __init__(self, rule):
+        self.rule = rule
+
+    def check(self, name, value):
+        if value is not None:
+            self.rule.check(name, value)
+
+
+def check_params(values, rules):
+    """Check ``values[name]`` against ``rules[name]`` for every name of the table ``rules``.
+
+    Raises ValueError naming the first bad parameter, its value and what is allowed.
+    """
+    for name, rule in rules.items():
+        rule.check(name, values[name])

@@ -1,6 +1,8 @@
 """Training callbacks and the per-epoch history they see."""
 import json
 
+from ._atomic import atomic_file
+
 #: The timed phases of a training step; the history has ``seconds_<phase>`` for each.
 PHASES = ("forward", "backward", "update", "evolution", "evaluation")
 
@@ -21,10 +23,10 @@ class History(dict):
         return {key: values[-1] for key, values in self.items() if values}
 
     def to_json(self, path=None):
-        """The history as JSON text (and written to ``path`` when given)."""
+        """The history as JSON text (and written to ``path`` when given, atomically)."""
         text = json.dumps(self, indent=1, default=float)
         if path is not None:
-            with open(path, "w", encoding="utf-8") as handle:
+            with atomic_file(path) as temp, open(temp, "w", encoding="utf-8") as handle:
                 handle.write(text)
         return text
 

@@ -1,27 +1,33 @@
-"""The multilayer perceptron shared by dense, FixProb and SET models (and the DST variants).
+"""The estimator: the multilayer perceptron of every topology (dense, FixProb, SET, DST variants).
 
-All model-level code (layer stack, activations, dropout, loss, optimiser, training loop) is
-shared; only the layers' matrix products differ between a dense and a sparse model.
+Parameters, building, fit, predict; the layer stack's passes are :mod:`setcourse.nn.network`,
+the training loop :mod:`setcourse.train`, the file format :mod:`setcourse.checkpoint`. Only
+the layers (which the strategy builds) differ between a dense and a sparse model.
 """
-import json
+import inspect
 
 import numpy as np
 
-from ._atomic import atomic_file
-from .evolution import STRATEGIES, EvolutionStrategy, strategy_for
+from . import checkpoint
+from ._validation import (Choice, Integer, Interval, Optional, check_features, check_labels,
+                          check_params)
 from .callbacks import History
-from .nn import kernels
-from .nn.activations import ACTIVATIONS, HiddenStep, hidden_activations
-from .nn.layers import INITS, DenseLayer, SparseLayer
+from .evolution import strategy_for
+from .nn import kernels, network
+from .nn.activations import ACTIVATIONS, hidden_activations
+from .nn.layers import INITS, DenseLayer
 from .nn.losses import LOSSES, make_loss
 from .nn.optim import SGD
-from .nn.sparsity import layer_densities, warn_dense_once
+from .nn.sparsity import layer_densities, warn_dense_hidden_layer
 from .train import fit as train_fit
-from ._validation import (check_choice, check_features, check_in_range, check_labels,
-                         check_positive_int)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = checkpoint.FORMAT_VERSION
 ALLOCATIONS = ("erdos_renyi", "erk", "uniform")
+
+
+def dense_layer(n_in, n_out, density, rng, init):
+    """The layers of ``topology="dense"``: fully connected whatever the density."""
+    return DenseLayer(n_in, n_out, rng, init)
 
 
 class MLP:
@@ -40,7 +46,7 @@ class MLP:
     epsilon : float > 0
         Erdős–Rényi sparsity parameter: :math:`p = \\varepsilon (n_{in} + n_{out}) / (n_{in} n_{out})`.
     zeta : float in [0, 1)
-        SET's rewiring fraction (used when ``topology="set"``).
+        SET's rewiring fraction (used, and checked, only when ``topology="set"``).
     dropout : float in [0, 1)
         Inverted-dropout rate on hidden activations.
     activation : {"relu", "leaky_relu", "all_relu", "sigmoid", "tanh"}
@@ -54,7 +60,7 @@ class MLP:
     init : {"actual_fan_in", "dense_fan_in"}
         He-uniform scaled by each neuron's real fan-in, or by the dense fan-in (the original).
     regrow_init : {"init", "zero"}
-        Value of connections regrown by SET.
+        Value of connections regrown by SET (used, and checked, only when ``topology="set"``).
     allocation : {"erdos_renyi", "erk", "uniform"}
         How connections are spread over the layers; ``erk`` and ``uniform`` need ``density``.
     density : float in (0, 1], optional
@@ -68,10 +74,22 @@ class MLP:
 
     Attributes
     ----------
-    layers_ : list of DenseLayer / SparseLayer
+    layers_ : list of Layer
+        Built by the strategy's ``make_layer`` (DenseLayer, SparseLayer, DSTLayer, ...).
     history_ : setcourse.callbacks.History
     strategy_ : EvolutionStrategy or None
     """
+
+    #: the hyper-parameters checked by a rule of :mod:`setcourse._validation` (``hidden`` and
+    #: ``topology`` have their own checks; ``zeta`` and ``regrow_init`` are SET's)
+    RULES = {
+        "epsilon": Interval(0, None, low_open=True), "dropout": Interval(0, 1, high_open=True),
+        "alpha": Interval(0, None), "lr": Interval(0, None, low_open=True),
+        "momentum": Interval(0, 1, high_open=True), "weight_decay": Interval(0, None),
+        "batch_size": Integer(1), "epochs": Integer(1), "activation": Choice(*ACTIVATIONS),
+        "loss": Choice(*LOSSES), "init": Choice(*INITS), "allocation": Choice(*ALLOCATIONS),
+        "density": Optional(Interval(0, 1, low_open=True)), "n_classes": Optional(Integer(2)),
+    }
 
     def __init__(self, hidden=(1000, 1000, 1000), topology="set", epsilon=20.0, zeta=0.3,
                  dropout=0.3, activation="relu", alpha=0.6, loss="cross_entropy", lr=0.01,
@@ -102,7 +120,7 @@ class MLP:
     # -- parameters -------------------------------------------------------------------------
     def get_params(self):
         """Constructor arguments (scikit-learn style)."""
-        names = self.__init__.__code__.co_varnames[1:self.__init__.__code__.co_argcount]
+        names = list(inspect.signature(type(self).__init__).parameters)[1:]
         return {name: getattr(self, name) for name in names}
 
     def set_params(self, **params):
@@ -121,29 +139,18 @@ class MLP:
                 or any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h <= 0
                        for h in hidden)):
             raise ValueError(f"hidden must be a non-empty sequence of positive integers; got {self.hidden!r}")
-        if not isinstance(self.topology, EvolutionStrategy):
-            strategy_for(self.topology)  # raises on an unknown name
-        check_in_range("epsilon", self.epsilon, 0, None, low_open=True)
-        check_in_range("zeta", self.zeta, 0, 1, high_open=True)
-        check_in_range("dropout", self.dropout, 0, 1, high_open=True)
-        check_in_range("alpha", self.alpha, 0, None)
-        check_in_range("lr", self.lr, 0, None, low_open=True)
-        check_in_range("momentum", self.momentum, 0, 1, high_open=True)
-        check_in_range("weight_decay", self.weight_decay, 0, None)
-        check_positive_int("batch_size", self.batch_size)
-        check_positive_int("epochs", self.epochs)
-        for name, value, allowed in (("activation", self.activation, ACTIVATIONS),
-                                     ("loss", self.loss, LOSSES), ("init", self.init, INITS),
-                                     ("regrow_init", self.regrow_init, ("init", "zero")),
-                                     ("allocation", self.allocation, ALLOCATIONS)):
-            check_choice(name, value, allowed)
-        if self.density is not None:
-            check_in_range("density", self.density, 0, 1, low_open=True)
-        elif self.allocation != "erdos_renyi":
+        self.make_strategy()  # an unknown topology or a bad strategy parameter raises here
+        check_params(self.get_params(), self.RULES)
+        if self.density is None and self.allocation != "erdos_renyi":
             raise ValueError(f"density must be given (a float in (0, 1]) for allocation={self.allocation!r}")
-        if self.n_classes is not None:
-            check_positive_int("n_classes", self.n_classes, minimum=2)
         return tuple(int(h) for h in hidden)
+
+    def make_strategy(self):
+        """The strategy ``topology`` names (``None`` for dense), its parameters checked."""
+        strategy = strategy_for(self.topology, self.zeta, self.regrow_init)
+        if strategy is not None:
+            strategy.validate()
+        return strategy
 
     # -- construction -----------------------------------------------------------------------
     def build(self, n_features, n_classes):
@@ -152,13 +159,14 @@ class MLP:
         self.n_features_in_ = int(n_features)
         self.n_classes_ = int(n_classes)
         self.rng_ = np.random.default_rng(self.seed)
-        self.strategy_ = strategy_for(self.topology, self.zeta, self.regrow_init)
+        self.strategy_ = strategy_for(self.topology, self.zeta, self.regrow_init)  # validated above
         sizes = [self.n_features_in_, *hidden, self.n_classes_]
         shapes = list(zip(sizes[:-1], sizes[1:]))
         densities = layer_densities(shapes, self.allocation, self.epsilon, self.density)
-        self.layers_ = []
-        for index, ((n_in, n_out), p) in enumerate(zip(shapes, densities)):
-            self.layers_.append(self._make_layer(index, n_in, n_out, p))
+        make_layer = dense_layer if self.strategy_ is None else self.strategy_.make_layer
+        self.layers_ = [make_layer(n_in, n_out, p, self.rng_, self.init)
+                        for (n_in, n_out), p in zip(shapes, densities)]
+        self._warn_dense_hidden_layers(densities)
         self.activations_ = hidden_activations(self.activation, len(hidden), self.alpha)
         self.loss_ = make_loss(self.loss)
         self.optimizer_ = SGD(self.lr, self.momentum, self.weight_decay)
@@ -168,19 +176,17 @@ class MLP:
         kernels.warm_up()
         return self
 
-    def _make_layer(self, index, n_in, n_out, density):
-        if self.strategy_ is None or not self.strategy_.sparse:
-            return DenseLayer(n_in, n_out, self.rng_, self.init)
-        make = getattr(self.strategy_, "make_layer", None)
-        if make is not None and getattr(self.strategy_, "masks_every_layer", False):
-            return make(n_in, n_out, density, self.rng_, self.init)  # DST: dense layers too
-        if density >= 1:
-            if self.allocation == "erdos_renyi":
-                warn_dense_once(index, n_in, n_out, density)
-            return DenseLayer(n_in, n_out, self.rng_, self.init)
-        if make is not None:
-            return make(n_in, n_out, density, self.rng_, self.init)
-        return SparseLayer(n_in, n_out, density, self.rng_, self.init)
+    def _warn_dense_hidden_layers(self, densities):
+        """Warn for each hidden layer that Erdős–Rényi's ``p >= 1`` made a plain dense layer.
+
+        The classifier is left out: at the usual epsilon it is dense by design. A dense
+        topology and DST (dense by nature) are not told either.
+        """
+        if self.strategy_ is None or self.allocation != "erdos_renyi":
+            return
+        for index, (layer, p) in enumerate(zip(self.layers_[:-1], densities)):
+            if p >= 1 and type(layer) is DenseLayer:
+                warn_dense_hidden_layer(index, layer.n_in, layer.n_out, p)
 
     @property
     def is_sparse(self):
@@ -196,27 +202,13 @@ class MLP:
         keep = 1.0 - self.dropout if training else 1.0
         self._dropout_seeds = self.rng_.integers(0, 2**63, size=len(self.activations_),
                                                  dtype=np.uint64) if keep < 1 else None
-        self._steps = []
-        a = x
-        for index, layer in enumerate(self.layers_[:-1]):
-            seed = self._dropout_seeds[index] if keep < 1 else np.uint64(0)
-            step = HiddenStep(self.activations_[index], keep, seed, training)
-            a = layer.forward(a, step)
-            self._steps.append(step)
-        logits = self.layers_[-1].forward(a)
-        if not training:
-            # Inputs are kept for backward only: don't hold an evaluation chunk's activations.
-            for layer in self.layers_:
-                layer.input = None
-            self._steps = []
+        logits, self._steps = network.forward(self.layers_, self.activations_, x, keep,
+                                              self._dropout_seeds, training)
         return logits
 
     def backward(self, grad):
         """Back-propagate ``dL/dlogits``; fills every layer's gradients."""
-        for index in range(len(self.layers_) - 1, -1, -1):
-            step = self._steps[index - 1] if index > 0 else None
-            grad = self.layers_[index].backward(grad, need_input_grad=index > 0,
-                                                input_step=step)
+        network.backward(self.layers_, self._steps, grad)
         self._steps = []
 
     # -- training and inference -------------------------------------------------------------
@@ -292,95 +284,12 @@ class MLP:
     def save(self, path):
         """Write weights, topology, optimiser state and hyper-parameters to ``path`` (.npz).
 
-        The file is written to a temporary name and renamed, so a crash never leaves a
-        half-written checkpoint. No pickles: ``np.load(..., allow_pickle=False)`` reads it.
+        Written atomically, no pickles; see :mod:`setcourse.checkpoint` for the format.
         """
         self._check_fitted()
-        params = self.get_params()
-        strategy = params["topology"]
-        if isinstance(strategy, EvolutionStrategy):
-            params["topology"] = {"strategy": strategy.name, "params": strategy.get_params()}
-        params["hidden"] = list(self.validate_params())
-        meta = {
-            "format_version": FORMAT_VERSION, "params": params,
-            "n_features": self.n_features_in_, "n_classes": self.n_classes_,
-            "step": self.step_, "epoch": self.epoch_,
-            "rng_state": self.rng_.bit_generator.state,
-            "strategy_state": _json_state(self.strategy_),
-            "history": dict(self.history_),
-            "layers": [type(layer).__name__ for layer in self.layers_],
-        }
-        arrays = {"meta": np.array(json.dumps(meta))}
-        for i, layer in enumerate(self.layers_):
-            for name, value in _layer_arrays(layer).items():
-                arrays[f"layer{i}.{name}"] = value
-        with atomic_file(path) as temp, open(temp, "wb") as handle:
-            np.savez(handle, **arrays)
-        return path
+        return checkpoint.save(self, path)
 
     @classmethod
     def load(cls, path):
         """Rebuild a model saved by :meth:`save`; training can continue with ``warm_start``."""
-        with np.load(path, allow_pickle=False) as archive:
-            meta = json.loads(str(archive["meta"]))
-            arrays = {key: archive[key] for key in archive.files if key != "meta"}
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"{path}: unsupported format_version {meta.get('format_version')!r}")
-        params = dict(meta["params"])
-        params["hidden"] = tuple(params["hidden"])
-        if isinstance(params["topology"], dict):
-            spec = params["topology"]
-            params["topology"] = STRATEGIES[spec["strategy"]](**spec["params"])
-        model = cls(**params)
-        model.build(meta["n_features"], meta["n_classes"])
-        for i, layer in enumerate(model.layers_):
-            _restore_layer(layer, {k.split(".", 1)[1]: v for k, v in arrays.items()
-                                   if k.startswith(f"layer{i}.")})
-        model.rng_.bit_generator.state = meta["rng_state"]
-        for name, value in meta["strategy_state"].items():
-            setattr(model.strategy_, name, value)
-        model.step_, model.epoch_ = meta["step"], meta["epoch"]
-        model.history_.update(meta["history"])
-        return model
-
-
-def _json_state(strategy):
-    """The strategy's learned scalar state (attributes ending in ``_``) that JSON can hold."""
-    state = {}
-    for name, value in (vars(strategy) if strategy is not None else {}).items():
-        if name.endswith("_"):
-            try:
-                json.dumps(value)
-            except TypeError:
-                continue
-            state[name] = value
-    return state
-
-
-def _layer_arrays(layer):
-    arrays = {"bias": layer.bias, "bias_velocity": layer.bias_velocity}
-    if layer.sparse:
-        arrays.update(indptr=layer.indptr, indices=layer.indices, data=layer.data,
-                      velocity=layer.weight_velocity)
-    else:
-        arrays.update(weights=layer.weights, velocity=layer.weight_velocity)
-    extra = getattr(layer, "extra_state", None)
-    if extra is not None:
-        arrays.update(extra())
-    return arrays
-
-
-def _restore_layer(layer, arrays):
-    layer.bias[:] = arrays["bias"]
-    layer.bias_velocity[:] = arrays["bias_velocity"]
-    if layer.sparse:
-        indptr = arrays["indptr"]
-        rows = np.repeat(np.arange(layer.n_out, dtype=np.int64), np.diff(indptr))
-        layer.set_connections(rows * layer.n_in + arrays["indices"], arrays["data"],
-                              arrays["velocity"])
-    else:
-        layer.weights[...] = arrays["weights"]
-        layer.weight_velocity[...] = arrays["velocity"]
-    restore = getattr(layer, "restore_extra_state", None)
-    if restore is not None:
-        restore(arrays)
+        return checkpoint.load(cls, path)

@@ -4,6 +4,7 @@ One loop serves every model: the phases are timed separately (forward incl. loss
 update, evolution, evaluation) so that dense and sparse models can be compared phase by
 phase, and callbacks see the model at batch end, just before evolution and at epoch end.
 """
+import contextlib
 import math
 import time
 
@@ -73,7 +74,7 @@ def fit(model, X, y, validation_data=None, epochs=None, callbacks=(), batch_tran
     model.stop_training_ = False
     # OpenBLAS threads spin after each call and steal the cores numba's kernels need: a
     # sparse model keeps BLAS (only its small dense layers use it) to one thread.
-    limits = threadpool_limits(limits=1, user_api="blas") if model.is_sparse else _nothing()
+    limits = threadpool_limits(limits=1, user_api="blas") if model.is_sparse else contextlib.nullcontext()
     # Overflow shows up as a non-finite loss, reported below with advice; no numpy warnings.
     with limits, np.errstate(over="ignore", invalid="ignore"):
         _call(callbacks, "on_train_begin", model)
@@ -158,11 +159,3 @@ def _train_epoch(model, X, y, batch_size, epoch, callbacks, batch_transform):
     row = {"epoch": epoch, "train_loss": loss_sum / seen, "train_accuracy": correct / seen}
     row.update({f"seconds_{p}": seconds[p] for p in PHASES})
     return row
-
-
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False

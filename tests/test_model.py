@@ -5,7 +5,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from engine.helpers import tiny_data
+from nn.helpers import tiny_data
 from setcourse.nn.layers import SparseLayer
 from setcourse import MLP
 from setcourse.nn.sparsity import (erdos_renyi_density, erk_densities, layer_densities,

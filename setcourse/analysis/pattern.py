@@ -32,7 +32,7 @@ def dense_layer_mask(layer):
     layer connects everything.
     """
     active = getattr(layer, "active_mask", None)
-    return None if active is None else np.asarray(active(), dtype=bool)
+    return None if active is None else np.asarray(active(), dtype=bool).T  # active: (n_in, n_out)
 
 
 def layer_shape(layer):

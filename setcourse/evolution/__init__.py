@@ -8,6 +8,7 @@ from .dsr import DSR
 from .dst import DST
 from .fixprob import FixProb
 from .rigl import RigL
+from .schedule import Schedule
 from .set import SET
 from .sparse_momentum import SparseMomentum
 

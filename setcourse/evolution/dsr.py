@@ -6,10 +6,11 @@ layers in proportion to what survived in each. Parameters therefore move between
 """
 import numpy as np
 
+from .._validation import Integer, Interval, Optional
 from ..nn.sparsity import sample_empty_positions
-from .._validation import check_in_range, check_positive_int
+from .base import EvolutionStrategy
 from .redistribution import apportion
-from .schedule import PeriodicStrategy
+from .schedule import Schedule
 
 
 def dsr_prune(weights, threshold):
@@ -29,7 +30,7 @@ def adapt_threshold(threshold, n_pruned, target, tolerance=0.1):
     return threshold
 
 
-class DSR(PeriodicStrategy):
+class DSR(EvolutionStrategy):
     r"""Dynamic Sparse Reparameterization: global adaptive threshold, random regrowth.
 
     Every ``update_period`` steps (the reference's ``rewire_period``), with one threshold
@@ -75,20 +76,20 @@ class DSR(PeriodicStrategy):
     """
 
     name = "dsr"
+    RULES = {"initial_threshold": Interval(0, None, low_open=True),
+             "n_prune_target": Optional(Integer(1)), "tolerance": Interval(0, 1, high_open=True)}
 
     def __init__(self, update_period=100, initial_threshold=1e-3, n_prune_target=None,
                  tolerance=0.1, stop_fraction=1.0):
-        super().__init__(update_period, stop_fraction)
+        self.update_period = update_period
         self.initial_threshold = initial_threshold
         self.n_prune_target = n_prune_target
         self.tolerance = tolerance
+        self.stop_fraction = stop_fraction
 
-    def validate(self):
-        super().validate()
-        check_in_range("initial_threshold", self.initial_threshold, 0, None, low_open=True)
-        if self.n_prune_target is not None:
-            check_positive_int("n_prune_target", self.n_prune_target)
-        check_in_range("tolerance", self.tolerance, 0, 1, high_open=True)
+    @property
+    def schedule(self):
+        return Schedule(self.update_period, self.stop_fraction)
 
     def setup(self, model, steps_per_epoch, epochs):
         super().setup(model, steps_per_epoch, epochs)

@@ -8,8 +8,8 @@ thresholds learn. Sparsity is not fixed: it emerges from a penalty on low thresh
 import numpy as np
 import scipy.sparse as sp
 
-from ..nn.layers import DenseLayer, Layer, he_uniform_limits
-from .._validation import check_in_range
+from .._validation import Interval
+from ..nn.layers import Layer, he_uniform_limits
 from .base import EvolutionStrategy
 
 
@@ -30,7 +30,9 @@ def step_derivative(x):
 class DSTLayer(Layer):
     r"""Fully connected layer with a trainable per-neuron threshold mask (dense by nature).
 
-    Forward, for output neuron :math:`i`:
+    Forward, for output neuron :math:`i` (here :math:`W` is output-major, ``(n_out, n_in)``,
+    as stored; the public accessors ``weights``, ``to_dense()``, ``active_mask()`` give the
+    ``(n_in, n_out)`` transpose, as every layer does):
 
     .. math::
         M_{ij} = \mathrm{step}(|W_{ij}| - t_i), \qquad z = (W \odot M)\, x + b .
@@ -49,12 +51,15 @@ class DSTLayer(Layer):
 
     Attributes
     ----------
-    dense_weights : (n_out, n_in) float32
-        The trainable :math:`W`; ``weights`` is the effective :math:`W \odot M` (a copy).
+    dense_weights_t : (n_out, n_in) float32
+        The trainable :math:`W`, stored output-major; ``weights`` is the effective
+        :math:`W \odot M` as ``(n_in, n_out)`` (a copy).
     threshold : (n_out,) float32
         :math:`t`, initialised to 0.
-    weight_grad, weight_velocity : (n_out, n_in) float32, aligned with ``dense_weights``.
+    weight_grad, weight_velocity : (n_out, n_in) float32, aligned with ``dense_weights_t``.
     threshold_grad, threshold_velocity : (n_out,) float32
+    mask_t : (n_out, n_in) bool
+        The mask of the last forward pass, output-major.
     nnz : int
         Active (unmasked) weights at the current parameters.
     """
@@ -69,57 +74,55 @@ class DSTLayer(Layer):
         self._set_weights(weights, np.zeros_like(weights), alpha, reset_ratio)
 
     def _set_weights(self, weights, velocity, alpha, reset_ratio):
-        self.dense_weights = np.ascontiguousarray(weights, dtype=np.float32)
-        self.weight_grad = np.zeros_like(self.dense_weights)
+        self.dense_weights_t = np.ascontiguousarray(weights, dtype=np.float32)
+        self.weight_grad = np.zeros_like(self.dense_weights_t)
         self.weight_velocity = np.ascontiguousarray(velocity, dtype=np.float32)
         self.threshold = np.zeros(self.n_out, dtype=np.float32)
         self.threshold_grad = np.zeros(self.n_out, dtype=np.float32)
         self.threshold_velocity = np.zeros(self.n_out, dtype=np.float32)
         self.alpha = alpha
         self.reset_ratio = reset_ratio
-        self.mask = None
+        self.mask_t = None
         self._masked = None
 
-    @classmethod
-    def from_dense(cls, layer, alpha=5e-4, reset_ratio=0.01):
-        """A DST layer with the weights, momentum and bias of a :class:`DenseLayer`."""
-        new = cls.__new__(cls)
-        Layer.__init__(new, layer.n_in, layer.n_out)
-        new._set_weights(layer.weights.copy(), layer.weight_velocity.copy(), alpha, reset_ratio)
-        new.bias[:] = layer.bias
-        new.bias_velocity[:] = layer.bias_velocity
-        return new
-
     # -- mask -------------------------------------------------------------------------------
+    def active_mask_t(self):
+        """:math:`|W| > t` at the current parameters, output-major ``(n_out, n_in)`` bool."""
+        return np.abs(self.dense_weights_t) > self.threshold[:, None]
+
     def active_mask(self):
-        """:math:`|W| > t` at the current parameters, ``(n_out, n_in)`` bool."""
-        return np.abs(self.dense_weights) > self.threshold[:, None]
+        """Which connections are active, ``(n_in, n_out)`` bool (a view of a new array)."""
+        return self.active_mask_t().T
 
     @property
     def nnz(self):
-        return int(np.count_nonzero(self.active_mask()))
+        return int(np.count_nonzero(self.active_mask_t()))
 
     @property
     def weights(self):
-        """Effective weights :math:`W \\odot M` ``(n_out, n_in)`` (a copy)."""
-        return self.dense_weights * self.active_mask()
+        """Effective weights :math:`W \\odot M` as ``(n_in, n_out)`` (a copy)."""
+        return self.to_dense()
+
+    def to_dense(self):
+        """Effective weights :math:`W \\odot M` as ``(n_in, n_out)`` (a copy)."""
+        return (self.dense_weights_t * self.active_mask_t()).T.copy()
 
     def weight_values(self):
-        return self.dense_weights
+        return self.dense_weights_t
 
     def parameters(self):
-        return [(self.dense_weights, self.weight_grad, self.weight_velocity),
+        return [(self.dense_weights_t, self.weight_grad, self.weight_velocity),
                 (self.bias, self.bias_grad, self.bias_velocity),
                 (self.threshold, self.threshold_grad, self.threshold_velocity)]
 
     # -- products ---------------------------------------------------------------------------
     def linear(self, x):
-        mask = self.active_mask()
+        mask = self.active_mask_t()
         if np.count_nonzero(mask) <= self.reset_ratio * mask.size:
             self.threshold[:] = 0.0  # the reference's rescue of an over-pruned layer
-            mask = self.active_mask()
-        self.mask = mask
-        self._masked = self.dense_weights * mask
+            mask = self.active_mask_t()
+        self.mask_t = mask
+        self._masked = self.dense_weights_t * mask
         z = self._masked @ x
         z += self.bias[:, None]
         return z
@@ -127,13 +130,13 @@ class DSTLayer(Layer):
     def store_gradients(self, delta):
         """Gradients of the weights, thresholds (incl. the penalty) and bias."""
         grad = delta @ self.input.T  # dL/d(W * M), dense: DST is dense by nature
-        abs_w = np.abs(self.dense_weights)
+        abs_w = np.abs(self.dense_weights_t)
         slope = step_derivative(abs_w - self.threshold[:, None])
         grad_slope = grad * slope
-        self.threshold_grad[:] = -np.einsum("ij,ij->i", grad_slope, self.dense_weights)
+        self.threshold_grad[:] = -np.einsum("ij,ij->i", grad_slope, self.dense_weights_t)
         self.threshold_grad -= np.float32(self.alpha) * np.exp(-self.threshold)
         np.multiply(grad_slope, abs_w, out=grad_slope)
-        np.multiply(grad, self.mask, out=grad)
+        np.multiply(grad, self.mask_t, out=grad)
         np.add(grad, grad_slope, out=self.weight_grad)
         np.sum(delta, axis=1, out=self.bias_grad)
 
@@ -142,19 +145,23 @@ class DSTLayer(Layer):
 
     def to_scipy(self):
         """Effective weights as a scipy CSR matrix ``(n_in, n_out)``."""
-        return sp.csr_matrix(self.weights.T)
+        return sp.csr_matrix(self.to_dense())
 
     def parameter_bytes(self):
         """Dense weights, thresholds and bias: DST keeps the whole matrix."""
-        return self.dense_weights.nbytes + self.threshold.nbytes + self.bias.nbytes
+        return self.dense_weights_t.nbytes + self.threshold.nbytes + self.bias.nbytes
 
-    # -- persistence (the model saves ``weights`` (effective) and ``velocity``) -------------
-    def extra_state(self):
-        return {"dense_weights": self.dense_weights, "threshold": self.threshold,
-                "threshold_velocity": self.threshold_velocity}
+    # -- checkpoints: ``weights`` (effective, output-major) is kept for readers of the file;
+    # the trainable state is ``dense_weights`` and the thresholds ---------------------------
+    def state_arrays(self):
+        return {**super().state_arrays(), "weights": self.dense_weights_t * self.active_mask_t(),
+                "velocity": self.weight_velocity, "dense_weights": self.dense_weights_t,
+                "threshold": self.threshold, "threshold_velocity": self.threshold_velocity}
 
-    def restore_extra_state(self, arrays):
-        self.dense_weights[...] = arrays["dense_weights"]
+    def restore(self, arrays):
+        super().restore(arrays)
+        self.weight_velocity[...] = arrays["velocity"]
+        self.dense_weights_t[...] = arrays["dense_weights"]
         self.threshold[...] = arrays["threshold"]
         self.threshold_velocity[...] = arrays["threshold_velocity"]
 
@@ -179,9 +186,9 @@ class DST(EvolutionStrategy):
     here to compare, not to scale.
 
     **Saving.** A checkpoint holds each layer's effective weights :math:`W \odot M` (as
-    ``weights``) plus :math:`W` and :math:`t`. Because DST sets ``masks_every_layer``, the
-    model builds every layer with :meth:`make_layer`, the classifier included, so a loaded
-    model resumes training with every layer's thresholds.
+    ``weights``) plus :math:`W` and :math:`t`. :meth:`make_layer` builds every layer as a
+    :class:`DSTLayer`, the classifier included, so a loaded model resumes training with every
+    layer's thresholds.
 
     Parameters
     ----------
@@ -197,33 +204,19 @@ class DST(EvolutionStrategy):
     """
 
     name = "dst"
-    #: the model must ask :meth:`make_layer` for its layers (they are dense, see above)
-    sparse = True
-    #: DST masks every layer, the classifier included: the model builds its p >= 1 layers
-    #: with :meth:`make_layer` too
-    masks_every_layer = True
+    RULES = {"alpha": Interval(0, None), "reset_ratio": Interval(0, 1, high_open=True)}
 
     def __init__(self, alpha=5e-4, reset_ratio=0.01):
         self.alpha = alpha
         self.reset_ratio = reset_ratio
 
-    def validate(self):
-        check_in_range("alpha", self.alpha, 0, None)
-        check_in_range("reset_ratio", self.reset_ratio, 0, 1, high_open=True)
-
     def make_layer(self, n_in, n_out, density, rng, init):
-        """A :class:`DSTLayer`; ``density`` is ignored (DST starts dense, all weights active)."""
+        """A :class:`DSTLayer` for every layer; ``density`` is ignored (DST starts dense)."""
         return DSTLayer(n_in, n_out, rng, init, self.alpha, self.reset_ratio)
 
     def setup(self, model, steps_per_epoch, epochs):
         super().setup(model, steps_per_epoch, epochs)
-        self.validate()
-        # A model built elsewhere (e.g. FixProb's layers warm-started under DST) may hold
-        # DenseLayers: DST masks every layer, so convert them.
         for index, layer in enumerate(model.layers_):
-            if isinstance(layer, DenseLayer):
-                model.layers_[index] = DSTLayer.from_dense(layer, self.alpha, self.reset_ratio)
-            elif not isinstance(layer, DSTLayer):
-                raise TypeError(f"DST cannot train a {type(layer).__name__} (layer {index})")
-            model.layers_[index].alpha = self.alpha
-            model.layers_[index].reset_ratio = self.reset_ratio
+            if not isinstance(layer, DSTLayer):
+                raise TypeError(f"DST trains the DSTLayers its make_layer builds; layer {index} "
+                                f"is a {type(layer).__name__}: build the model with topology=DST")

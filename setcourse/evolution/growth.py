@@ -12,18 +12,16 @@ import numpy as np
 from ..nn.layers import SparseLayer
 
 
-
 class TracedSparseLayer(SparseLayer):
     """A sparse layer that also keeps ``delta`` = dL/dz ``(n_out, batch)`` of its last backward.
 
     The model computes ``delta`` anyway; keeping a reference costs nothing, and with
     ``input`` it gives the dense gradient ``delta @ input.T`` on demand, chunk by chunk.
-    Strategies set ``delta = None`` once they have used it, so it is not kept longer.
+    Strategies set ``delta = None`` once they have used it, so it is not kept longer; they
+    find these layers by :attr:`~setcourse.nn.layers.Layer.keeps_delta`.
     """
 
-    def __init__(self, n_in, n_out, density, rng, init="actual_fan_in"):
-        super().__init__(n_in, n_out, density, rng, init)
-        self.delta = None
+    keeps_delta = True
 
     def backward(self, delta, need_input_grad=True, input_step=None):
         self.delta = delta

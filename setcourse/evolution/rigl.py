@@ -6,10 +6,11 @@ in column chunks from the layer's input and backward delta, keeping a running to
 """
 import math
 
-from .._validation import check_in_range, check_positive_int
+from .._validation import Integer, Interval, Optional
+from .base import EvolutionStrategy
 from .growth import TracedSparseLayer, chunk_size, gradient_score_chunks, top_k_positions
 from .rewire import drop_smallest, rewire_layer
-from .schedule import PeriodicStrategy
+from .schedule import Schedule
 
 #: RigL's reference adds N(0, 1e-5) noise to |w| before choosing what to drop
 DROP_NOISE_STD = 1e-5
@@ -33,7 +34,7 @@ def rigl_update_layer(layer, drop_fraction, rng, chunk_elements=None):
     return n
 
 
-class RigL(PeriodicStrategy):
+class RigL(EvolutionStrategy):
     r"""RigL: every :math:`\Delta T` steps, drop the smallest weights, grow the largest gradients.
 
     At an update step :math:`t \le 0.75\,T` (``stop_fraction``), for every sparse layer, with
@@ -78,33 +79,32 @@ class RigL(PeriodicStrategy):
     """
 
     name = "rigl"
-    updates_at_start = True
+    RULES = {"drop_fraction": Interval(0, 1, high_open=True),
+             "chunk_elements": Optional(Integer(1))}
+    sparse_layer = TracedSparseLayer  # keeps its backward delta: the gradient to grow by
 
     def __init__(self, drop_fraction=0.3, update_period=100, stop_fraction=0.75,
                  decay="cosine", chunk_elements=None):
-        super().__init__(update_period, stop_fraction)
         self.drop_fraction = drop_fraction
+        self.update_period = update_period
+        self.stop_fraction = stop_fraction
         self.decay = decay
         self.chunk_elements = chunk_elements
 
-    def validate(self):
-        super().validate()
-        check_in_range("drop_fraction", self.drop_fraction, 0, 1, high_open=True)
-        if self.chunk_elements is not None:
-            check_positive_int("chunk_elements", self.chunk_elements)
-
-    def make_layer(self, n_in, n_out, density, rng, init):
-        return TracedSparseLayer(n_in, n_out, density, rng, init)
+    @property
+    def schedule(self):
+        return Schedule(self.update_period, self.stop_fraction, self.decay,
+                        updates_at_start=True)
 
     def setup(self, model, steps_per_epoch, epochs):
         super().setup(model, steps_per_epoch, epochs)
         self.n_updates_ = 0
 
     def before_update(self, model, step):
-        layers = [layer for layer in model.layers_ if isinstance(layer, TracedSparseLayer)]
+        layers = [layer for layer in model.layers_ if layer.keeps_delta]
         update = self.is_update_step(step)
         if update:
-            fraction = self.decayed(self.drop_fraction, step)
+            fraction = self.fraction_at(self.drop_fraction, step)
             for layer in layers:
                 rigl_update_layer(layer, fraction, model.rng_, self.chunk_elements)
             self.drop_fraction_ = float(fraction)

@@ -7,6 +7,7 @@ number of connections per layer stays constant for the whole run.
 """
 import numpy as np
 
+from .._validation import Choice, Interval
 from ..nn.sparsity import sample_empty_positions
 from .base import EvolutionStrategy
 
@@ -91,20 +92,11 @@ class SET(EvolutionStrategy):
     """
 
     name = "set"
+    RULES = {"zeta": Interval(0, 1, high_open=True), "regrow_init": Choice(*REGROW_INITS)}
 
     def __init__(self, zeta=0.3, regrow_init="init"):
         self.zeta = zeta
         self.regrow_init = regrow_init
-
-    def validate(self):
-        if not 0 <= self.zeta < 1:
-            raise ValueError(f"zeta must be in [0, 1), got {self.zeta!r}")
-        if self.regrow_init not in REGROW_INITS:
-            raise ValueError(f"regrow_init must be one of {REGROW_INITS}, got {self.regrow_init!r}")
-
-    def setup(self, model, steps_per_epoch, epochs):
-        super().setup(model, steps_per_epoch, epochs)
-        self.validate()
 
     def at_epoch_end(self, model, epoch):
         for layer in model.layers_:

@@ -9,11 +9,12 @@ import math
 import numpy as np
 from scipy.linalg import blas
 
-from .._validation import check_in_range, check_positive_int
-from .base import EvolutionStrategy, decay_function
+from .._validation import Choice, Integer, Interval, Optional
+from .base import EvolutionStrategy
 from .growth import TracedSparseLayer, chunk_size, score_chunks, top_k_positions
 from .redistribution import apportion
 from .rewire import drop_smallest, rewire_layer
+from .schedule import DECAYS, Schedule
 
 #: floor of the cosine-decayed prune rate (the reference's CosineDecay eta_min)
 MIN_PRUNE_RATE = 0.005
@@ -112,33 +113,29 @@ class SparseMomentum(EvolutionStrategy):
     """
 
     name = "sparse_momentum"
+    RULES = {"prune_rate": Interval(0, 1, low_open=True, high_open=True),
+             "decay": Choice(*DECAYS), "momentum_horizon": Optional(Integer(1))}
+    sparse_layer = TracedSparseLayer  # keeps its backward delta: the dense momentum's input
 
     def __init__(self, prune_rate=0.5, decay="cosine", momentum_horizon=None):
         self.prune_rate = prune_rate
         self.decay = decay
         self.momentum_horizon = momentum_horizon
 
-    def validate(self):
-        check_in_range("prune_rate", self.prune_rate, 0, 1, low_open=True, high_open=True)
-        decay_function(self.decay)
-        if self.momentum_horizon is not None:
-            check_positive_int("momentum_horizon", self.momentum_horizon)
-
-    def make_layer(self, n_in, n_out, density, rng, init):
-        return TracedSparseLayer(n_in, n_out, density, rng, init)
+    @property
+    def schedule(self):
+        # Rewires at epoch ends (not on this schedule's steps): only the decay is used.
+        return Schedule(decay=self.decay, floor=MIN_PRUNE_RATE)
 
     def setup(self, model, steps_per_epoch, epochs):
         super().setup(model, steps_per_epoch, epochs)
-        self.validate()
-        self.first_step_ = int(model.step_)
-        self.total_steps_ = int(steps_per_epoch * epochs)
         mu = model.optimizer_.momentum
         self.horizon_ = int(self.momentum_horizon or momentum_horizon(mu))
         self.buffers_ = None
         self.dense_buffer_bytes_ = 0
 
     def _traced(self, model):
-        return [layer for layer in model.layers_ if isinstance(layer, TracedSparseLayer)]
+        return [layer for layer in model.layers_ if layer.keeps_delta]
 
     def before_update(self, model, step):
         layers = self._traced(model)
@@ -164,9 +161,7 @@ class SparseMomentum(EvolutionStrategy):
         if self.buffers_ is None:
             raise RuntimeError("Sparse Momentum has no momentum buffers at this epoch end; "
                                "was before_update skipped?")
-        t = model.step_ - self.first_step_
-        rate = MIN_PRUNE_RATE + decay_function(self.decay)(
-            self.prune_rate - MIN_PRUNE_RATE, t, self.total_steps_)
+        rate = self.fraction_at(self.prune_rate, model.step_)
         self.prune_rate_ = float(rate)
         self.layer_shares_ = momentum_shares(
             [np.abs(layer.weight_velocity).mean() if layer.nnz else 0.0 for layer in layers]

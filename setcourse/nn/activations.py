@@ -3,7 +3,7 @@
 ``backward(z, grad)`` receives the pre-activation ``z`` and ``dL/da`` and returns ``dL/dz``.
 Between the passes a hidden layer keeps at most ``z`` (sigmoid and tanh recompute ``f(z)``),
 and ReLU keeps nothing: with hidden layers of 330,000 neurons every kept array costs 170 MB.
-:class:`HiddenStep` combines an activation with inverted dropout for one batch.
+:class:`ActivationDropout` is a hidden layer's activation with inverted dropout, for one batch.
 """
 import numpy as np
 
@@ -92,7 +92,7 @@ class PiecewiseLinear(Activation):
         return f"{type(self).__name__}(negative_slope={self.negative_slope}, name={self.name!r})"
 
 
-class HiddenStep:
+class ActivationDropout:
     """One hidden layer's ``a = dropout(f(z))`` for one batch, keeping what backward needs.
 
     Made by the model per layer and forward pass; layers either call :meth:`forward` on

@@ -1,9 +1,17 @@
 """Linear layers on feature-major activations: a dense one (BLAS) and a truly sparse one (CSR).
 
 Both compute :math:`z = W^\\top x + b` for ``x`` of shape ``(n_in, batch)`` and return ``z`` of
-shape ``(n_out, batch)``. Weights are stored output-major (``(n_out, n_in)`` for the dense
-layer, the CSR of :math:`W^\\top` for the sparse one), so both share the same code above them:
-the model only calls ``forward``, ``backward`` and ``parameters``.
+shape ``(n_out, batch)``, so both share the same code above them: the model only calls
+``forward``, ``backward`` and ``parameters``.
+
+**Orientation.** :math:`W` is ``(n_in, n_out)`` (rows = inputs) in everything a layer hands
+out: ``weights``, ``to_dense()``, ``to_scipy()``. The storage is output-major, the transpose
+(``weights_t`` ``(n_out, n_in)`` for the dense layer, the CSR of :math:`W^\\top` for the sparse
+one), because that is what the kernels parallelise over; the gradient and momentum arrays are
+aligned with the storage. Linear positions (``positions()``) are ``out * n_in + in``.
+
+One concept, the layer types (base, the kernel-backed products they share, dense, sparse),
+hence a little over 350 lines.
 """
 import numpy as np
 import scipy.sparse as sp
@@ -37,11 +45,18 @@ class Layer:
 
     Subclasses implement the three products :meth:`linear`, :meth:`store_gradients` and
     :meth:`input_gradient`, which :meth:`forward` and :meth:`backward` wire to the hidden
-    activation (a :class:`~setcourse.nn.activations.HiddenStep`); or they override
+    activation (a :class:`~setcourse.nn.activations.ActivationDropout`); or they override
     :meth:`forward` and :meth:`backward` to fuse it all (:class:`SparseLayer`).
+
+    For checkpoints a layer gives its state as named arrays (:meth:`state_arrays`) and takes
+    it back (:meth:`restore`); the names are those of the checkpoint file.
     """
 
+    #: stored as CSR (truly sparse); False for layers that hold a dense matrix
     sparse = False
+    #: whether :meth:`backward` keeps ``delta`` = dL/dz for the evolution rules that grow by
+    #: gradient or momentum (see :class:`~setcourse.evolution.growth.TracedSparseLayer`)
+    keeps_delta = False
 
     def __init__(self, n_in, n_out):
         self.n_in = int(n_in)
@@ -50,11 +65,12 @@ class Layer:
         self.bias_grad = np.zeros(n_out, dtype=np.float32)
         self.bias_velocity = np.zeros(n_out, dtype=np.float32)
         self.input = None  # last forward input, kept for backward and for RigL-style growth
+        self.delta = None  # last backward delta, kept only when ``keeps_delta``
 
     def forward(self, x, step=None):
         """``z = W^T x + b`` ``(n_out, batch)`` for ``x`` ``(n_in, batch)``; or ``step``'s output.
 
-        With a :class:`~setcourse.nn.activations.HiddenStep` the layer returns
+        With a :class:`~setcourse.nn.activations.ActivationDropout` the layer returns
         ``a = dropout(f(z))`` and the step keeps what its backward needs.
         """
         self.input = x
@@ -97,6 +113,24 @@ class Layer:
     def parameter_bytes(self):
         """Bytes of the weight values, bias and index arrays (not optimiser state)."""
         raise NotImplementedError
+
+    def to_dense(self):
+        """Weights as a dense ``(n_in, n_out)`` float32 array (a copy)."""
+        raise NotImplementedError
+
+    def to_scipy(self):
+        """Weights as a scipy CSR matrix ``(n_in, n_out)`` (a copy)."""
+        return sp.csr_matrix(self.to_dense())
+
+    # -- checkpoints ------------------------------------------------------------------------
+    def state_arrays(self):
+        """Everything a checkpoint needs to rebuild this layer, as ``{name: array}``."""
+        return {"bias": self.bias, "bias_velocity": self.bias_velocity}
+
+    def restore(self, arrays):
+        """Take back the state of :meth:`state_arrays` (a layer of the same shape)."""
+        self.bias[:] = arrays["bias"]
+        self.bias_velocity[:] = arrays["bias_velocity"]
 
 
 class KernelProducts:
@@ -157,7 +191,7 @@ class KernelProducts:
 
 
 class DenseLayer(KernelProducts, Layer):
-    """Fully connected layer, weights ``(n_out, n_in)`` float32.
+    """Fully connected layer: ``weights`` ``(n_in, n_out)``, stored as ``weights_t`` ``(n_out, n_in)``.
 
     Large layers multiply by BLAS. Small ones (up to :data:`KERNEL_MAX_WEIGHTS` weights, e.g.
     a sparse model's 1000 -> 10 classifier) run the sparse kernels over a full CSR index:
@@ -168,12 +202,18 @@ class DenseLayer(KernelProducts, Layer):
     def __init__(self, n_in, n_out, rng, init="actual_fan_in"):
         super().__init__(n_in, n_out)
         limit = he_uniform_limits(np.full(n_out, n_in), init, n_in).astype(np.float32)
-        self.weights = (rng.uniform(-1, 1, size=(n_out, n_in)).astype(np.float32)
-                        * limit[:, None])
-        self.weight_grad = np.zeros_like(self.weights)
-        self.weight_velocity = np.zeros_like(self.weights)
-        self.uses_kernels = self.weights.size <= KERNEL_MAX_WEIGHTS
+        #: the stored weights, output-major ``(n_out, n_in)`` float32 (``weights`` is its transpose)
+        self.weights_t = (rng.uniform(-1, 1, size=(n_out, n_in)).astype(np.float32)
+                          * limit[:, None])
+        self.weight_grad = np.zeros_like(self.weights_t)
+        self.weight_velocity = np.zeros_like(self.weights_t)
+        self.uses_kernels = self.weights_t.size <= KERNEL_MAX_WEIGHTS
         self._full_index = None
+
+    @property
+    def weights(self):
+        """:math:`W` ``(n_in, n_out)``: a view of ``weights_t`` (writing to it writes the layer)."""
+        return self.weights_t.T
 
     def kernel_arrays(self):
         if self._full_index is None:
@@ -184,17 +224,17 @@ class DenseLayer(KernelProducts, Layer):
             t_indptr, t_perm = kernels.group_by_column(indices, n_in, indptr[:1])
             self._full_index = (indptr, indices, t_indptr, (t_perm // n_in).astype(np.int32),
                                 t_perm)
-        return (*self._full_index, self.weights.reshape(-1), self.weight_grad.reshape(-1))
+        return (*self._full_index, self.weights_t.reshape(-1), self.weight_grad.reshape(-1))
 
     @property
     def nnz(self):
-        return self.weights.size
+        return self.weights_t.size
 
     def weight_values(self):
-        return self.weights
+        return self.weights_t
 
     def linear(self, x):
-        z = self.weights @ x
+        z = self.weights_t @ x
         z += self.bias[:, None]
         return z
 
@@ -203,14 +243,25 @@ class DenseLayer(KernelProducts, Layer):
         np.sum(delta, axis=1, out=self.bias_grad)
 
     def input_gradient(self, delta):
-        return self.weights.T @ delta
+        return self.weights_t.T @ delta
+
+    def to_dense(self):
+        return self.weights_t.T.copy()
 
     def to_scipy(self):
-        """Weights as a scipy CSR matrix of shape ``(n_in, n_out)``."""
-        return sp.csr_matrix(self.weights.T)
+        return sp.csr_matrix(self.weights_t.T)
 
     def parameter_bytes(self):
-        return self.weights.nbytes + self.bias.nbytes
+        return self.weights_t.nbytes + self.bias.nbytes
+
+    def state_arrays(self):
+        return {**super().state_arrays(), "weights": self.weights_t,
+                "velocity": self.weight_velocity}
+
+    def restore(self, arrays):
+        super().restore(arrays)
+        self.weights_t[...] = arrays["weights"]
+        self.weight_velocity[...] = arrays["velocity"]
 
 
 class SparseLayer(KernelProducts, Layer):
@@ -325,16 +376,25 @@ class SparseLayer(KernelProducts, Layer):
         return self.forward(x)
 
     def to_scipy(self):
-        """Weights as a scipy CSR matrix of shape ``(n_in, n_out)`` (a copy)."""
         wt = sp.csr_matrix((self.data.copy(), self.indices.copy(), self.indptr.copy()),
                            shape=(self.n_out, self.n_in))
         return wt.T.tocsr()
 
     def to_dense(self):
-        """Dense ``(n_out, n_in)`` weights, for tests and tiny demos only."""
-        dense = np.zeros((self.n_out, self.n_in), dtype=np.float32)
-        dense[self.row_of_each(), self.indices] = self.data
+        """Dense ``(n_in, n_out)`` weights, for tests and tiny demos only."""
+        dense = np.zeros((self.n_in, self.n_out), dtype=np.float32)
+        dense[self.indices, self.row_of_each()] = self.data
         return dense
 
     def parameter_bytes(self):
         return (self.data.nbytes + self.indices.nbytes + self.indptr.nbytes + self.bias.nbytes)
+
+    def state_arrays(self):
+        return {**super().state_arrays(), "indptr": self.indptr, "indices": self.indices,
+                "data": self.data, "velocity": self.weight_velocity}
+
+    def restore(self, arrays):
+        super().restore(arrays)
+        rows = np.repeat(np.arange(self.n_out, dtype=np.int64), np.diff(arrays["indptr"]))
+        self.set_connections(rows * self.n_in + arrays["indices"], arrays["data"],
+                             arrays["velocity"])

@@ -3,6 +3,7 @@
 Positions are sampled as linear indices ``row * n_cols + col`` in int64, so no
 ``n_rows x n_cols`` array is ever allocated, even for 330,000 x 330,000 layers.
 """
+import sys
 import warnings
 
 import numpy as np
@@ -169,15 +170,19 @@ def erdos_renyi_positions(n_in, n_out, density, rng):
     return sample_empty_positions(n_out, n_in, count, rng, shuffle=False)
 
 
-_dense_notice_given = set()
+def warn_dense_hidden_layer(layer_index, n_in, n_out, density):
+    """Say that ``p >= 1`` made hidden layer ``layer_index`` of a sparse model dense.
 
-
-def warn_dense_once(layer_index, n_in, n_out, density):
-    """Say once per layer shape that ``p >= 1`` made a sparse layer dense."""
-    key = (layer_index, n_in, n_out)
-    if key in _dense_notice_given:
-        return
-    _dense_notice_given.add(key)
-    warnings.warn(
-        f"layer {layer_index} ({n_in} -> {n_out}): Erdős–Rényi probability p = {density:.3g} >= 1, "
-        "so this layer is dense", stacklevel=3)
+    Said at every model build, not once per process: the warning is issued with a registry of
+    its own, so Python's "once per location" memory does not swallow it for the next model of
+    the same shape. It points at the first caller outside ``setcourse``. (The classifier is
+    not a hidden layer: at the usual epsilon it is dense by design and nothing is said.)
+    """
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith("setcourse"):
+        frame = frame.f_back
+    warnings.warn_explicit(
+        f"hidden layer {layer_index} ({n_in} -> {n_out}): Erdős–Rényi probability "
+        f"p = {density:.3g} >= 1, so this layer is dense", UserWarning,
+        frame.f_code.co_filename, frame.f_lineno, module=frame.f_globals.get("__name__"),
+        registry={}, module_globals=frame.f_globals)

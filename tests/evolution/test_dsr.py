@@ -52,7 +52,8 @@ def test_rewire_regrows_in_proportion_to_surviving_weights(make_layer):
         is_new = np.isin(positions, new)
         assert np.all(layer.data[is_new] == 0) and np.all(layer.weight_velocity[is_new] == 0)
         assert np.all(layer.weight_velocity[~is_new] != 0)
-    assert a.to_dense()[0, 1] == pytest.approx(0.5) and a.to_dense()[1, 3] == pytest.approx(-0.4)
+    # to_dense is (n_in, n_out): position out * n_in + in = 1 is [in 1, out 0]
+    assert a.to_dense()[1, 0] == pytest.approx(0.5) and a.to_dense()[3, 1] == pytest.approx(-0.4)
     # 4 pruned < 0.9 * 10: the threshold doubles.
     assert strategy.threshold_ == pytest.approx(2e-3)
 

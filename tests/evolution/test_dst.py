@@ -11,7 +11,7 @@ from setcourse import MLP
 def layer_with(weights, threshold, alpha=0.0):
     weights = np.asarray(weights, np.float32)
     layer = DSTLayer(weights.shape[1], weights.shape[0], np.random.default_rng(0), alpha=alpha)
-    layer.dense_weights[...] = weights
+    layer.dense_weights_t[...] = weights
     layer.threshold[...] = threshold
     return layer
 
@@ -26,9 +26,10 @@ def test_forward_masks_weights_below_their_neurons_threshold():
     layer = layer_with([[0.5, -0.2, 0.05], [1.0, -1.5, 0.3]], [0.1, 1.2])
     x = np.array([[1.0], [2.0], [3.0]], np.float32)
     z = layer.forward(x)
-    assert layer.mask.tolist() == [[True, True, False], [False, True, False]]
+    assert layer.mask_t.tolist() == [[True, True, False], [False, True, False]]
+    assert layer.active_mask().tolist() == [[True, False], [True, True], [False, False]]
     assert z.ravel().tolist() == pytest.approx([0.5 - 0.4, -3.0])
-    assert layer.nnz == 3 and np.allclose(layer.weights, [[0.5, -0.2, 0], [0, -1.5, 0]])
+    assert layer.nnz == 3 and np.allclose(layer.weights, [[0.5, 0], [-0.2, -1.5], [0, 0]])
     assert layer.to_scipy().shape == (3, 2) and layer.to_scipy().nnz == 3
 
 
@@ -37,7 +38,7 @@ def test_thresholds_reset_when_at_most_one_percent_survives():
     layer = layer_with(rng.uniform(-1, 1, (20, 10)), 0.0)
     layer.threshold[:] = 0.995  # keeps ~0.5 % of the weights
     layer.forward(np.ones((10, 1), np.float32))
-    assert np.all(layer.threshold == 0) and layer.mask.all()
+    assert np.all(layer.threshold == 0) and layer.mask_t.all()
 
 
 def test_backward_matches_the_formula_on_a_hand_built_case():
@@ -75,14 +76,14 @@ def test_gradients_match_finite_differences_where_the_step_is_flat():
     objective(layer, x, r)
     layer.backward(r)
     eps = 1e-2
-    assert layer.mask.tolist() == [[False] * 4, [True, False, True, False], [True] * 4]
+    assert layer.mask_t.tolist() == [[False] * 4, [True, False, True, False], [True] * 4]
     for i, j in np.ndindex(3, 4):
-        saved = layer.dense_weights[i, j]
-        layer.dense_weights[i, j] = saved + eps
+        saved = layer.dense_weights_t[i, j]
+        layer.dense_weights_t[i, j] = saved + eps
         up = objective(layer, x, r)
-        layer.dense_weights[i, j] = saved - eps
+        layer.dense_weights_t[i, j] = saved - eps
         down = objective(layer, x, r)
-        layer.dense_weights[i, j] = saved
+        layer.dense_weights_t[i, j] = saved
         assert layer.weight_grad[i, j] == pytest.approx((up - down) / (2 * eps), rel=1e-3, abs=1e-4)
     for i in range(3):
         saved = layer.threshold[i]
@@ -112,8 +113,8 @@ def test_dst_starts_from_the_dense_model_of_the_same_seed(tiny_data):
     dense = MLP(hidden=(100,), topology="dense", epochs=1, seed=3)
     dst.build(40, 3)
     dense.build(40, 3)
-    assert isinstance(dst.layers_[-1], DSTLayer)  # masks_every_layer: the classifier too
-    assert np.array_equal(dst.layers_[0].dense_weights, dense.layers_[0].weights)
+    assert isinstance(dst.layers_[-1], DSTLayer)  # DST.make_layer: the classifier too
+    assert np.array_equal(dst.layers_[0].dense_weights_t, dense.layers_[0].weights_t)
 
 
 def test_bad_parameters_name_themselves(tiny_data):

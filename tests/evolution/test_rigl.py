@@ -63,12 +63,12 @@ def test_schedule_period_stop_and_cosine_decay():
     strategy = RigL(drop_fraction=0.3, update_period=5, stop_fraction=0.75)
     strategy.setup(SimpleNamespace(step_=0, layers_=[]), steps_per_epoch=10, epochs=4)
     assert [s for s in range(40) if strategy.is_update_step(s)] == [0, 5, 10, 15, 20, 25, 30]
-    assert strategy.decayed(0.3, 0) == pytest.approx(0.3)
-    assert strategy.decayed(0.3, 10) == pytest.approx(0.15 * (1 + math.cos(math.pi / 3)))
-    assert strategy.decayed(0.3, 30) == pytest.approx(0.0)
+    assert strategy.fraction_at(0.3, 0) == pytest.approx(0.3)
+    assert strategy.fraction_at(0.3, 10) == pytest.approx(0.15 * (1 + math.cos(math.pi / 3)))
+    assert strategy.fraction_at(0.3, 30) == pytest.approx(0.0)
     constant = RigL(decay="constant", update_period=5)
     constant.setup(SimpleNamespace(step_=0, layers_=[]), steps_per_epoch=10, epochs=4)
-    assert constant.decayed(0.3, 25) == 0.3
+    assert constant.fraction_at(0.3, 25) == 0.3
 
 
 def test_optimiser_step_is_skipped_exactly_on_update_steps(tiny_data):

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from engine.helpers import built_model, tiny_data
+from nn.helpers import built_model, tiny_data
 from setcourse.evolution.set import n_to_remove, set_evolve_layer, set_prune
 from setcourse.callbacks import Callback
 
@@ -91,7 +91,7 @@ def test_evolution_keeps_nnz_no_duplicates_and_aligned_momentum():
     delta = rng.normal(size=(layer.n_out, 5)).astype(np.float32)
     layer.input = rng.normal(size=(layer.n_in, 5)).astype(np.float32)
     dx = layer.backward(delta)
-    np.testing.assert_allclose(dx, dense.T @ delta, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(dx, dense @ delta, rtol=1e-5, atol=1e-5)  # dense: (n_in, n_out)
 
 
 def test_regrowth_is_uniform_over_empty_positions():

@@ -26,11 +26,11 @@ def dense_state(model):
     weights, biases, masks = [], [], []
     for layer in model.layers_:
         if layer.sparse:
-            w = layer.to_dense().astype(np.float64)
+            w = layer.to_dense().T.astype(np.float64)  # to_dense is (n_in, n_out)
             m = np.zeros_like(w)
             m[layer.row_of_each(), layer.indices] = 1
         else:
-            w = layer.weights.astype(np.float64)
+            w = layer.weights_t.astype(np.float64)
             m = np.ones_like(w)
         weights.append(w)
         biases.append(layer.bias.astype(np.float64))

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from engine.reference import forward_backward, forward_loss
-from engine.helpers import (built_model, dense_grads, dense_state, engine_step, reference_activations,
+from nn.reference import forward_backward, forward_loss
+from nn.helpers import (built_model, dense_grads, dense_state, engine_step, reference_activations,
                      tiny_data)
 
 ACTIVATIONS = ["relu", "leaky_relu", "all_relu", "sigmoid", "tanh"]
