@@ -30,11 +30,13 @@ def default_workers():
 
 def local_cluster(n_workers=None, threads_per_run=1, dashboard_address=":8787", **kwargs):
     """A LocalCluster for sweeps: ``n_workers`` processes of one thread each, numba, OpenMP
-    and BLAS at ``threads_per_run`` threads in each (set before they load)."""
+    and BLAS at ``threads_per_run`` threads in each (set before they load). ``env`` adds
+    environment variables of the workers; other keywords go to LocalCluster."""
     from distributed import LocalCluster
+    env = {**worker_environment(threads_per_run if threads_per_run else 1),
+           **kwargs.pop("env", {})}
     options = dict(n_workers=n_workers or default_workers(), threads_per_worker=1,
-                   processes=True, env=worker_environment(threads_per_run),
-                   dashboard_address=dashboard_address)
+                   processes=True, env=env, dashboard_address=dashboard_address)
     options.update(kwargs)
     return LocalCluster(**options)
 
