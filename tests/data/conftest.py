@@ -114,7 +114,7 @@ def install_spec(monkeypatch, name, payloads, urls, sizes=None):
     """Register data set ``name`` with the fixture's digests and ``urls(file name)`` as sources."""
     spec = registry.DATASETS[name]
     files = tuple(dataclasses.replace(remote, sha256=(sha256(payloads[remote.name]),),
-                                      size=len(payloads[remote.name]),
+                                      size=len(payloads[remote.name]), payload_size=None,
                                       urls=tuple(urls(remote.name)))
                   for remote in spec.files)
     spec = dataclasses.replace(spec, files=files, sizes=sizes or spec.sizes)
@@ -174,12 +174,15 @@ class FixtureServer:
 
     Modes: ``ok``; ``truncated`` (announces the full length, sends half, closes);
     ``slow`` (headers, then silence for ``delay`` seconds); ``stall`` (half the body, then
-    silence until the server stops). Unknown paths give 404. ``hits`` counts requests per path.
+    silence until the server stops); ``drip`` (one byte every ``delay`` seconds);
+    ``unannounced`` (the whole body without a Content-Length). Unknown paths give 404.
+    ``hits`` counts requests per path, ``sent`` the body bytes written per path.
     """
 
     def __init__(self):
         self.routes = {}
         self.hits = Counter()
+        self.sent = Counter()
         self.stopping = threading.Event()
         server = self
 
@@ -191,10 +194,19 @@ class FixtureServer:
                     return
                 body, mode, delay = server.routes[self.path]
                 self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
+                if mode != "unannounced":
+                    self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                if mode == "ok":
+                if mode in ("ok", "unannounced"):
                     self.wfile.write(body)
+                    server.sent[self.path] += len(body)
+                elif mode == "drip":
+                    for i in range(len(body)):
+                        if server.stopping.wait(delay):
+                            break
+                        self.wfile.write(body[i:i + 1])
+                        self.wfile.flush()
+                        server.sent[self.path] += 1
                 elif mode == "truncated":
                     self.wfile.write(body[:len(body) // 2])
                 elif mode == "slow":
