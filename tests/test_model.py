@@ -1,52 +1,13 @@
 """Model-level behaviour: topology sizes, reproducibility, save/load, learning, bad input."""
 import json
-import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
 
 from nn.helpers import tiny_data
-from setcourse.nn.layers import SparseLayer
 from setcourse import MLP
-from setcourse.nn.sparsity import (erdos_renyi_density, erk_densities, layer_densities,
-                                   n_connections, sample_empty_positions)
-
-
-def test_erdos_renyi_layer_has_exactly_the_expected_connections():
-    rng = np.random.default_rng(0)
-    p = erdos_renyi_density(20, 784, 1000)
-    assert p == pytest.approx(20 * 1784 / 784000)
-    layer = SparseLayer(784, 1000, p, rng)
-    assert layer.nnz == round(p * 784 * 1000) == 35680
-    positions = layer.positions()
-    assert np.unique(positions).size == positions.size
-
-
-def test_large_layer_is_built_without_a_dense_array():
-    tracemalloc.start()
-    layer = SparseLayer(20000, 20000, erdos_renyi_density(20, 20000, 20000), np.random.default_rng(0))
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    assert layer.nnz == 800000
-    dense_bytes = 20000 * 20000 * 4
-    assert peak < dense_bytes / 20, f"peak {peak / 1e6:.0f} MB is close to dense {dense_bytes / 1e6:.0f} MB"
-
-
-def test_sampling_refuses_more_than_the_free_positions():
-    with pytest.raises(ValueError, match="count"):
-        sample_empty_positions(2, 2, 5, np.random.default_rng(0))
-
-
-def test_erk_meets_the_target_density_and_caps_at_one():
-    shapes = [(784, 1000), (1000, 1000), (1000, 10)]
-    densities = erk_densities(shapes, 0.05)
-    total = sum(a * b for a, b in shapes)
-    assert sum(d * a * b for d, (a, b) in zip(densities, shapes)) == pytest.approx(0.05 * total)
-    assert max(densities) <= 1
-    # smaller layers get a higher density, as in ERK
-    assert densities[1] < densities[0]
-    uniform = layer_densities(shapes, "uniform", density=0.1)
-    assert uniform == [0.1, 0.1, 1.0]
+from setcourse.nn.sparsity import n_connections
 
 
 def test_p_at_least_one_makes_the_layer_dense_and_says_so():
@@ -55,6 +16,25 @@ def test_p_at_least_one_makes_the_layer_dense_and_says_so():
         model = MLP(hidden=(7,), epsilon=50, epochs=1).fit(X, y)
     assert not any(layer.sparse for layer in model.layers_)
     assert n_connections(1.3, 5, 4) == 20
+
+
+def test_only_hidden_layers_made_dense_are_reported_and_at_every_build():
+    X, y = tiny_data(n=20, n_features=60, n_classes=3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")  # Python's own filter: "once per location"
+        for _ in range(2):
+            MLP(hidden=(100,), epsilon=20, epochs=1).build(60, 3)  # classifier dense: silent
+        assert not caught
+        for _ in range(2):
+            MLP(hidden=(7, 100), epsilon=20, epochs=1).build(60, 3)  # both hidden layers dense
+    assert [str(w.message).split(":")[0] for w in caught] == [
+        "hidden layer 0 (60 -> 7)", "hidden layer 1 (7 -> 100)"] * 2
+    assert all(w.filename == __file__ for w in caught)  # points at the caller
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        MLP(hidden=(7,), topology="dense").build(60, 3)
+        MLP(hidden=(7,), topology="dst").build(60, 3)  # dense by nature: nothing to say
+    assert not caught
 
 
 def test_same_seed_same_history_with_dropout():
