@@ -7,6 +7,20 @@ instead, e.g. one started by ``dask-jobqueue`` on SLURM or by the Dask Kubernete
 the code is the same. The workers need setcourse and the data (``python -m setcourse data
 fetch NAME``); they do not need the output folder: results come back to this process, which
 writes each run's folder atomically as the run finishes.
+
+Workers of your own cluster should have one thread each and the thread variables set before
+they start, as the local cluster does (:func:`~setcourse.sweep.task.worker_environment`)::
+
+    NUMBA_NUM_THREADS=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+        dask worker tcp://scheduler:8786 --nworkers 32 --nthreads 1
+
+(with dask-jobqueue: ``SLURMCluster(cores=32, processes=32, job_script_prologue=[f"export
+{k}={v}" for k, v in worker_environment().items()])``). Each run also sets numba's and BLAS's
+threads to ``threads_per_run`` itself, so a worker started otherwise still runs one thread
+per run; each summary records the ``numba_threads`` it ran with.
+
+In a script, call :func:`run_sweep` under ``if __name__ == "__main__":`` (the local cluster's
+worker processes are spawned, and re-import the script); a notebook needs nothing.
 """
 import os
 import sys
@@ -206,8 +220,13 @@ def _describe(client, cluster):
     threads = sum(w.get("nthreads", 0) for w in workers.values())
     where = "local cluster" if cluster is not None else f"scheduler {client.scheduler.address}"
     text = f"dask: {where}, {len(workers)} workers, {threads} threads"
-    link = client.dashboard_link
-    if cluster is not None and not _has_bokeh():
+    try:
+        link = client.dashboard_link
+    except Exception:  # no dashboard service on that scheduler
+        link = None
+    if not link:
+        text += "\ndask dashboard: none"
+    elif cluster is not None and not _has_bokeh():
         text += f"\ndask dashboard: {link} (needs bokeh>=3.1 installed: pip install bokeh)"
     elif link:
         text += f"\ndask dashboard: {link}"

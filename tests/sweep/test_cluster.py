@@ -112,3 +112,25 @@ def _wait_for_workers(client, n, timeout=30):
     deadline = time.monotonic() + timeout
     while len(client.scheduler_info()["workers"]) < n and time.monotonic() < deadline:
         time.sleep(0.2)
+
+
+def test_the_command_line_on_a_running_scheduler(client, tmp_path, capsys):
+    from setcourse.sweep.cli import main
+    address = client.scheduler.address
+    argv = ["--out", str(tmp_path), "--dataset", "digits", "--preprocess", "scale",
+            "--hidden", "16", "--epochs", "2", "--set", "epsilon=2", "--set", "batch_size=64",
+            "--set", "topology=set,fixprob", "--set", "seed=0,1", "--progress", "lines"]
+    assert main([*argv, "--list"]) == 0
+    listed = capsys.readouterr().out
+    assert listed.count("pending ") == 4 and "4 runs" in listed
+    assert main([*argv, "--scheduler", address]) == 0
+    output = capsys.readouterr().out
+    assert f"scheduler {address}" in output and output.count("] ok ") == 4
+    # the same specs as the Python API's grid: the same run folders
+    assert {p.name for p in (tmp_path / "runs").iterdir()} == {run_id(s) for s in GRID}
+    assert main([*argv, "--aggregate"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[:3] == ["topology", "n", "final_test_accuracy"]
+    assert [line.split()[:2] for line in table[1:]] == [["set", "2"], ["fixprob", "2"]]
+    assert main([*argv, "--set", "topology=nope", "--set", "seed=0", "--scheduler",
+                 address]) == 2  # --set given twice: an error, nothing runs

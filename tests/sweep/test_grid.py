@@ -132,3 +132,32 @@ def test_mean_and_sd_are_those_of_the_papers_table():
     assert "0.8436 ± 0.0045" in text and "0.8154 ± 0.0134" in text
     assert mean_sd([0.5])[1] != mean_sd([0.5])[1]  # one value: sd is NaN
     assert format_table([]) == "(no finished runs)"
+
+
+class Terminal(__import__("io").StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_is_a_bar_on_a_terminal_and_lines_elsewhere():
+    from setcourse.sweep.runner import make_progress
+    ok = {"run_id": "a" * 12, "status": "ok", "spec": {"seed": 1}, "final_test_accuracy": 0.5,
+          "best_test_accuracy": 0.6, "seconds_per_epoch": 1.5, "peak_rss_mb": 300}
+    bad = {"run_id": "b" * 12, "status": "failed", "spec": {"seed": 2}, "error": "ValueError: x"}
+    terminal = Terminal()
+    bar = make_progress("auto", 2, terminal, shown=["seed"])
+    bar.update(ok)
+    bar.update(bad)
+    bar.close()
+    text = terminal.getvalue()
+    assert "\r" in text and "runs [" in text and "2/2" in text
+    assert "FAILED  bbbbbbbbbbbb  seed=2  ValueError: x\n" in text  # failures stay visible
+    assert "1 ok, 1 failed" in text
+    plain = __import__("io").StringIO()
+    lines = make_progress("auto", 2, plain, shown=["seed"])
+    lines.update(ok)
+    lines.update(bad)
+    lines.close()
+    assert plain.getvalue().splitlines()[:2] == [
+        "[1/2] ok      aaaaaaaaaaaa  seed=1  test acc 0.5000 (best 0.6000)  1.5 s/epoch  300 MB",
+        "[2/2] FAILED  bbbbbbbbbbbb  seed=2  ValueError: x"]
