@@ -353,7 +353,8 @@ class RBM:
             set_evolve_layer(weights, self.zeta, self.rng_, self.regrow_init)
         elif self.final_prune:
             keep = set_prune(weights.data, self.zeta)
-            weights.replace_connections(keep, np.zeros(0, dtype=np.int64))
+            weights.replace_connections(keep, np.zeros(0, dtype=np.int64),
+                                        np.zeros(0, dtype=np.float32))
 
     def _evaluate(self, X_monitor, X_test):
         nan = float("nan")

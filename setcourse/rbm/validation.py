@@ -20,8 +20,8 @@ def check_unit_data(X, n_features=None, name="X"):
     if bad.any():
         row, column = _position(bad)
         raise ValueError(f"{name} must have values in [0, 1] (binary data or probabilities); got "
-                         f"{X[row, column]!r} at row {row}, column {column} (values range "
-                         f"{X.min()!r} .. {X.max()!r}; rescale or binarise the data)")
+                         f"{float(X[row, column])!r} at row {row}, column {column} (values range "
+                         f"{float(X.min())!r} .. {float(X.max())!r}; rescale or binarise the data)")
     return X
 
 
@@ -32,6 +32,6 @@ def check_binary_data(X, n_features=None, name="X"):
     if bad.any():
         row, column = _position(bad)
         raise ValueError(f"{name} must be binary (0 or 1) for a probability of visible states; "
-                         f"got {X[row, column]!r} at row {row}, column {column} (binarise it, "
+                         f"got {float(X[row, column])!r} at row {row}, column {column} (binarise it, "
                          f"e.g. X > 0.5)")
     return X
