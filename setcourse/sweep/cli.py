@@ -204,11 +204,16 @@ def run(args):
         print(f"{len(specs)} runs")
         return 0
     from .runner import run_sweep
-    results = run_sweep(specs, args.out, n_workers=args.workers,
-                        scheduler_address=args.scheduler, threads_per_run=args.threads_per_run,
-                        retry_failed=args.retry_failed,
-                        progress=None if args.progress == "none" else args.progress,
-                        dashboard_address=args.dashboard_address)
+    try:
+        results = run_sweep(specs, args.out, n_workers=args.workers,
+                            scheduler_address=args.scheduler,
+                            threads_per_run=args.threads_per_run, retry_failed=args.retry_failed,
+                            progress=None if args.progress == "none" else args.progress,
+                            dashboard_address=args.dashboard_address)
+    except KeyboardInterrupt:
+        print("\ninterrupted: the runs that finished are kept; the same command resumes",
+              file=sys.stderr)
+        return 130
     if results.ok:
         print(format_table(aggregate(results, by=args.by)))
     for summary in results.failed:

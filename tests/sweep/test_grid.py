@@ -161,3 +161,20 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_elsewhere():
     assert plain.getvalue().splitlines()[:2] == [
         "[1/2] ok      aaaaaaaaaaaa  seed=1  test acc 0.5000 (best 0.6000)  1.5 s/epoch  300 MB",
         "[2/2] FAILED  bbbbbbbbbbbb  seed=2  ValueError: x"]
+
+
+def test_curves_are_averaged_per_epoch_per_group(tmp_path):
+    from setcourse.sweep.aggregate import aggregate_curves
+    from setcourse.sweep.store import all_summaries, write_run
+    for topology, seed, curve in [("set", 0, [0.1, 0.5, 0.7]), ("set", 1, [0.3, 0.7]),
+                                  ("dense", 0, [0.2, 0.4, 0.6])]:
+        spec = {"topology": topology, "seed": seed}
+        write_run(tmp_path, {"summary": {"run_id": run_id(spec), "status": "ok", "spec": spec},
+                             "history": {"test_accuracy": curve}})
+    rows = {row["group"]["topology"]: row for row in aggregate_curves(tmp_path)}
+    assert rows["set"]["n"] == 2 and rows["set"]["epoch"] == [0, 1]  # cut to the shortest
+    assert rows["set"]["mean"] == pytest.approx([0.2, 0.6])
+    assert rows["set"]["sd"] == pytest.approx([0.1414214, 0.1414214])
+    assert rows["dense"]["mean"] == pytest.approx([0.2, 0.4, 0.6])
+    only_dense = [s for s in all_summaries(tmp_path) if s["spec"]["topology"] == "dense"]
+    assert len(aggregate_curves(tmp_path, summaries=only_dense, by=["topology"])) == 1
