@@ -17,6 +17,10 @@ Memory is reported in MiB (2**20 bytes, as memory-profiler does). CPU is in perc
 core: 200 % means two cores fully busy. Only portable psutil calls are used (no
 ``cpu_affinity``), so it runs on Linux, macOS and Windows, in scripts and notebooks, next to
 memory-profiler's ``%memit``.
+
+One concept in one file (over 350 lines): the sampler and the result it measures
+(:class:`MonitorResult`, with its summary and JSON form). Figures of a result are in
+:func:`setcourse.plots.plot_monitor`; this module draws nothing.
 """
 import json
 import os

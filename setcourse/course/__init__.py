@@ -22,7 +22,7 @@ from .grade import (DEFAULT_TIMEOUT, ExerciseResult, NotebookResult, check, form
 from .session import fast_mode, setup
 
 __all__ = ["DEFAULT_TIMEOUT", "ExerciseResult", "HIDDEN_TESTS", "NotebookResult", "RAISES",
-           "SOLUTION", "build", "check", "exercise_of", "fast_mode", "find_root", "format_result", "main",
-           "notebooks_under", "parser", "render", "replace_regions", "reset", "run_nbval",
-           "setup", "stale_copies", "student_cell", "student_copies", "student_notebook",
-           "summarize"]
+           "SOLUTION", "build", "check", "exercise_of", "fast_mode", "find_root",
+           "format_result", "main", "notebooks_under", "parser", "render", "replace_regions",
+           "reset", "run_nbval", "setup", "stale_copies", "student_cell", "student_copies",
+           "student_notebook", "summarize"]

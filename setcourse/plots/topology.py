@@ -1,4 +1,5 @@
-"""Figures of a sparse topology: degree distributions, input connectivity (still and animated), NNSTD."""
+"""Figures of a sparse topology: degree distributions, input connectivity (still and
+animated), NNSTD."""
 import numpy as np
 from matplotlib import animation as mpl_animation
 from matplotlib.ticker import LogFormatter
