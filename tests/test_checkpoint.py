@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nn.helpers import tiny_data
 from setcourse import MLP
 from setcourse import checkpoint
 from setcourse.evolution import DST, RigL, SET
@@ -30,6 +31,27 @@ def test_format_1_files_load_and_resume_as_when_they_were_written(name, strategy
     np.testing.assert_allclose(model.predict_proba(X), expected["proba"], atol=2e-6)
     model.set_params(warm_start=True).fit(X, y, epochs=1)
     assert model.history_["train_loss"] == expected["continued_train_loss"]
+
+
+@pytest.mark.parametrize("topology", ["set", "fixprob", "dense"])
+def test_save_load_round_trip_and_continue_identically(tmp_path, topology):
+    X, y = tiny_data(n=120, n_features=15, n_classes=3)
+    model = MLP(hidden=(25, 20), topology=topology, epsilon=3, epochs=2, batch_size=20,
+                dropout=0.2, seed=1, warm_start=True).fit(X, y)
+    path = model.save(tmp_path / "model.npz")
+    assert not list(tmp_path.glob("*.tmp"))  # no temporary left behind
+    loaded = MLP.load(path)
+    assert loaded.get_params() == model.get_params()
+    for a, b in zip(model.layers_, loaded.layers_):
+        np.testing.assert_array_equal(a.weight_values(), b.weight_values())
+        np.testing.assert_array_equal(a.weight_velocity, b.weight_velocity)
+        np.testing.assert_array_equal(a.bias, b.bias)
+        if a.sparse:
+            np.testing.assert_array_equal(a.positions(), b.positions())
+    np.testing.assert_array_equal(model.predict_proba(X), loaded.predict_proba(X))
+    model.fit(X, y, epochs=2)
+    loaded.fit(X, y, epochs=2)
+    assert model.history_["train_loss"] == loaded.history_["train_loss"]
 
 
 def test_a_new_file_reads_back_with_the_same_arrays(tmp_path):

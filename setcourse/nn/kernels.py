@@ -12,6 +12,9 @@ bias, activation and dropout, and the backward pass (weight gradient, bias gradi
 input gradient fused with the previous activation's derivative). Every extra region costs a
 thread wake-up, and every extra element-wise sweep costs as much as a sparse product at
 1000 x 128 activations.
+
+One concept, the compiled kernels of the layers (they share the dropout hash and the
+derivative modes), hence over 350 lines.
 """
 from .. import _threads  # noqa: F401  (sets the OpenMP wait policy before numba loads)
 import numpy as np  # noqa: E402
