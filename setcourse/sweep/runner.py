@@ -26,6 +26,7 @@ import os
 import sys
 import time
 import traceback
+import uuid
 
 from .grid import as_specs, run_id, varying_keys
 from .store import finished_runs, read_summary, remove_stale_partials, runs_dir, write_run
@@ -168,10 +169,12 @@ def _run_pending(pending, out_dir, done, specs, n_workers, scheduler_address, cl
                 client = own_client = Client(own_cluster)
         _say(stream, _describe(client, own_cluster))
         by_key = {}
+        # The run id names the task on the dashboard; the suffix keeps a resubmitted run
+        # (after Ctrl-C on a client that stays open, e.g. a notebook's) apart from the old one.
+        suffix = uuid.uuid4().hex[:6]
         for spec in pending:
-            key = run_id(spec)
-            future = client.submit(run_one, spec, threads_per_run, key=f"setcourse-run-{key}",
-                                   pure=False)
+            future = client.submit(run_one, spec, threads_per_run,
+                                   key=f"setcourse-run-{run_id(spec)}-{suffix}", pure=False)
             by_key[future.key] = (spec, future)
         bar = make_progress(progress, len(pending), stream,
                             shown=varying_keys(specs) or ["topology", "seed"])
