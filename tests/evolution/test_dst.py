@@ -4,7 +4,6 @@ import pytest
 
 from setcourse.evolution import DST
 from setcourse.evolution.dst import DSTLayer, step_derivative
-from setcourse.nn.layers import DenseLayer
 from setcourse import MLP
 
 
