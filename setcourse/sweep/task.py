@@ -233,6 +233,8 @@ def _plain_json(value):
 
 
 def _worker_address():
+    if "distributed" not in sys.modules:  # in-process: not a worker
+        return None
     with contextlib.suppress(Exception):
         from distributed import get_worker
         return get_worker().address
