@@ -103,11 +103,12 @@ def test_masked_dense_layer_uses_its_mask(digits):
     model = MLP(hidden=(16,), topology=DST(alpha=5e-2), epsilon=3, epochs=2, lr=0.05)
     model.fit(X[:300], y[:300])
     for layer in model.layers_:
-        mask = layer.active_mask()  # (n_out, n_in)
-        assert np.array_equal(in_degrees(layer), mask.sum(axis=1))
-        assert np.array_equal(out_degrees(layer), mask.sum(axis=0))
-        assert np.array_equal(connection_pattern(layer).toarray(), mask.T.astype(int))
-    assert nnstd(model, [layer.active_mask().T for layer in model.layers_]) == 0.0
+        mask = layer.active_mask()  # (n_in, n_out), the public orientation
+        assert mask.shape == (layer.n_in, layer.n_out)
+        assert np.array_equal(in_degrees(layer), mask.sum(axis=0))
+        assert np.array_equal(out_degrees(layer), mask.sum(axis=1))
+        assert np.array_equal(connection_pattern(layer).toarray(), mask.astype(int))
+    assert nnstd(model, [layer.active_mask() for layer in model.layers_]) == 0.0
 
 
 def test_initial_degrees_keeps_the_degrees_at_initialisation():

@@ -99,4 +99,4 @@ class MaskSnapshots(Snapshots):
             if layer.sparse:
                 positions.update(layer.positions().tolist())
             elif hasattr(layer, "active_mask"):
-                positions.update(np.flatnonzero(layer.active_mask()).tolist())
+                positions.update(np.flatnonzero(layer.active_mask().T).tolist())  # out * n_in + in
