@@ -9,13 +9,11 @@ Trained by CD-k or persistent CD with SGD, momentum and weight decay. The method
 :class:`sklearn.neural_network.BernoulliRBM`; data are batch-major ``(n_samples, n_visible)``
 in [0, 1] at the interface and feature-major inside.
 """
-import contextlib
 import math
 import time
 import warnings
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from .._validation import check_choice, check_in_range, check_positive_int
 from ..evolution.set import REGROW_INITS, set_evolve_layer, set_prune
@@ -25,6 +23,7 @@ from ..callbacks import History
 from . import persistence
 from .ais import ais_log_partition, base_rate_biases
 from .energy import free_energy, pseudo_log_likelihood
+from .parallel import threads_for
 from .sampling import (bernoulli, cd_gradient, gibbs_chain, hidden_probabilities,
                        phase_statistics, visible_probabilities)
 from .validation import check_binary_data, check_unit_data
@@ -237,10 +236,8 @@ class RBM:
         X_monitor = X[np.sort(monitor[:min(X.shape[0], size, MAX_MONITOR_SAMPLES)])]
         batch_size = min(self.batch_size, X.shape[0])
         self.stop_training_ = False
-        # OpenBLAS threads spin after each call and steal the cores numba's kernels need.
-        blas = (threadpool_limits(limits=1, user_api="blas") if self.weights_.sparse
-                else contextlib.nullcontext())
-        with blas, np.errstate(over="ignore"):
+        work = self.weights_.nnz * batch_size
+        with threads_for(work, self.weights_.sparse), np.errstate(over="ignore"):
             self._run(X, X_test, X_monitor, batch_size, epochs, callbacks)
         return self
 
@@ -428,8 +425,10 @@ class RBM:
         base = None
         if base_data is not None:
             base = base_rate_biases(check_unit_data(base_data, self.n_features_in_, "base_data"))
-        return ais_log_partition(self.weights_, self.intercept_visible_, self.intercept_hidden_,
-                                 base, n_chains, betas, np.random.default_rng(seed))
+        with threads_for(self.weights_.nnz * n_chains, self.weights_.sparse):
+            return ais_log_partition(self.weights_, self.intercept_visible_,
+                                     self.intercept_hidden_, base, n_chains, betas,
+                                     np.random.default_rng(seed))
 
     def log_likelihood(self, X, log_z):
         """:math:`\\log p(v) = -F(v) - \\log Z` of each binary sample, float64.
