@@ -142,12 +142,20 @@ def check_arrays(spec, arrays, folder=None):
                                      x_file)
         if X.size and np.issubdtype(X.dtype, np.floating) and not np.isfinite(X).all():
             raise CorruptArraysError(f"{x_file} holds NaN or inf", x_file)
-        if X.size and spec.value_range is not None:
+        if X.size and spec.value_range is not None and not _within(X.dtype, spec.value_range):
             low, high = X.min(), X.max()
             if low < spec.value_range[0] or high > spec.value_range[1]:
                 raise CorruptArraysError(
                     f"{x_file} holds values in {low}..{high}; {spec.name}'s raw values are in "
                     f"{spec.value_range[0]}..{spec.value_range[1]}", x_file)
+
+
+def _within(dtype, value_range):
+    """True when every value of the integer ``dtype`` lies in ``value_range`` (no need to look)."""
+    if not np.issubdtype(dtype, np.integer):
+        return False
+    info = np.iinfo(dtype)
+    return value_range[0] <= info.min and info.max <= value_range[1]
 
 
 def load_arrays(spec, strict=False):

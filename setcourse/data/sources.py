@@ -5,8 +5,9 @@ A local mirror (an instructor's laptop serving the files to a room) is tried bef
 registered URLs: ``mirror=`` or the ``SETCOURSE_MIRROR`` environment variable, one base URL or
 several separated by commas or spaces. A file is looked up there by its published file name,
 ``BASE/NAME.gz`` and ``BASE/NAME`` (e.g. ``train-images-idx3-ubyte.gz``, ``COIL20.mat``), then
-in a sub-folder named after the data set, ``BASE/fashion_mnist/NAME.gz`` and so on; what it
-serves is verified against the registered sha256 like any other download.
+in sub-folders named after the data set (``BASE/fashion_mnist/``, ``BASE/fashion-mnist/``, ...),
+so ``python -m http.server`` in a folder laid out like ``data import`` expects will do; what
+it serves is verified against the registered sha256 like any other download.
 """
 import os
 import re
@@ -50,11 +51,13 @@ def mirror_bases(mirror=None):
 
 
 def mirror_urls(spec, remote, mirror=None):
-    """Where a local mirror may hold ``remote``: each base, then its ``spec.name`` sub-folder,
+    """Where a local mirror may hold ``remote``: each base, then its sub-folders named after
+    the data set (``spec.name`` and the usual ``folder_names``, e.g. ``fashion-mnist/``),
     under every file name a copy may have (``NAME.gz``, ``NAME``)."""
     names = [urllib.parse.quote(name) for name in remote.candidates()]
-    return [base + sub + name for base in mirror_bases(mirror) for sub in ("", spec.name + "/")
-            for name in names]
+    subs = ["", *dict.fromkeys(urllib.parse.quote(sub) + "/"
+                               for sub in (spec.name, *spec.folder_names))]
+    return [base + sub + name for base in mirror_bases(mirror) for sub in subs for name in names]
 
 
 @dataclass
