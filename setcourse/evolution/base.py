@@ -62,6 +62,7 @@ class EvolutionStrategy:
         self.epochs_ = epochs
         self.first_step_ = int(model.step_)
         self.total_steps_ = int(steps_per_epoch * epochs)
+        self._schedule = self.schedule  # fixed for the fit; asked at every step
 
     def before_update(self, model, step):
         return False
@@ -80,11 +81,11 @@ class EvolutionStrategy:
 
     def is_update_step(self, step):
         """Whether the topology changes at global step ``step`` of the current fit."""
-        return self.schedule.is_update_step(step - self.first_step_, self.total_steps_)
+        return self._schedule.is_update_step(step - self.first_step_, self.total_steps_)
 
     def fraction_at(self, fraction, step):
         """``fraction`` decayed by the schedule to global step ``step`` of the current fit."""
-        return self.schedule.fraction_at(fraction, step - self.first_step_, self.total_steps_)
+        return self._schedule.fraction_at(fraction, step - self.first_step_, self.total_steps_)
 
     # -- parameters -------------------------------------------------------------------------
     def get_params(self):

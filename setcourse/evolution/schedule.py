@@ -72,8 +72,8 @@ class Schedule:
 
     def is_update_step(self, t, total_steps):
         """Whether the topology changes at step ``t`` of a fit of ``total_steps`` steps."""
-        if t < 0 or t > self.stop_step(total_steps) or t % self.update_period:
-            return False
+        if t % self.update_period or t < 0 or t > self.stop_step(total_steps):
+            return False  # (the cheapest test first: it is asked at every step)
         return t > 0 or self.updates_at_start
 
     def fraction_at(self, fraction, t, total_steps):
