@@ -228,4 +228,7 @@ def save_arrays(spec, arrays):
         # Another process may have renamed its identical folder into place first: keep that one.
         remove_quietly(temp)
         return final.is_dir()
+    for old in final.parent.glob("arrays-*"):
+        if old != final:      # arrays of other pins or an older format (e.g. 1, without digests)
+            remove_quietly(old)
     return True

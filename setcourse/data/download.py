@@ -12,10 +12,13 @@ announced Content-Length above it is refused before any byte is read) and in tot
 (``MIN_TOTAL_SECONDS`` or the cap at ``MIN_RATE`` bytes per second, whichever is longer), so a
 server that drips a byte a second is given up like one that stalls (``TIMEOUT``).
 """
+import contextlib
 import http.client
 import os
+import socket
 import sys
 import tarfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -112,12 +115,84 @@ class TooSlow(TimeoutError):
     """A download did not finish within its total time limit."""
 
 
+class _Watchdog:
+    """Ends a download when its total time is up, whatever it is waiting for: a timer shuts
+    the connection's socket, so a server that drips its *headers* a byte at a time (which no
+    per-read timeout and no check between body chunks can catch) is given up too."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self.expired = False
+        self._connections = []
+        self._timer = None
+        if seconds is not None:
+            self._timer = threading.Timer(seconds, self._expire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _expire(self):
+        self.expired = True
+        for connection in self._connections:
+            sock = getattr(connection, "sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def cancel(self):
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def _tracked(self, connection_class):
+        def make(*args, **kwargs):
+            connection = connection_class(*args, **kwargs)
+            self._connections.append(connection)
+            return connection
+        return make
+
+    def opener(self):
+        """A urllib opener whose HTTP(S) connections this watchdog can shut."""
+        watchdog = self
+
+        class HTTPHandler(urllib.request.HTTPHandler):
+            def http_open(self, req):
+                return self.do_open(watchdog._tracked(http.client.HTTPConnection), req)
+
+        class HTTPSHandler(urllib.request.HTTPSHandler):
+            def https_open(self, req):
+                return self.do_open(watchdog._tracked(http.client.HTTPSConnection), req,
+                                    context=self._context)
+
+        return urllib.request.build_opener(HTTPHandler, HTTPSHandler)
+
+    def too_slow(self, n_bytes):
+        return TooSlow(f"timed out: {n_bytes} bytes in {self.seconds:.0f} s, the most a "
+                       f"download of this file may take")
+
+
 def stream_url(url, path, timeout, stream=None, label=None, max_bytes=None, max_seconds=None):
     """Write the body at ``url`` into ``path``; raises OSError on a short or failed transfer,
     TooLarge beyond ``max_bytes`` and TooSlow after ``max_seconds`` in all."""
-    deadline = None if max_seconds is None else time.monotonic() + max_seconds
+    watchdog = _Watchdog(max_seconds)
+    try:
+        _stream(url, path, timeout, stream, label, max_bytes, watchdog)
+    except (OSError, http.client.HTTPException) as error:
+        if watchdog.expired and not isinstance(error, TooSlow):
+            raise watchdog.too_slow(_size(path)) from error
+        raise
+    finally:
+        watchdog.cancel()
+
+
+def _size(path):
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _stream(url, path, timeout, stream, label, max_bytes, watchdog):
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    with urllib.request.urlopen(request, timeout=timeout) as response, open(path, "wb") as out:
+    with watchdog.opener().open(request, timeout=timeout) as response, open(path, "wb") as out:
         length = response.headers.get("Content-Length")
         expected = int(length) if length and length.isdigit() else None
         if max_bytes is not None and expected is not None and expected > max_bytes:
@@ -132,9 +207,10 @@ def stream_url(url, path, timeout, stream=None, label=None, max_bytes=None, max_
                 if max_bytes is not None and progress.done > max_bytes:
                     raise TooLarge(f"more than {max_bytes} bytes received, more than this file "
                                    f"can have; given up")
-                if deadline is not None and time.monotonic() > deadline:
-                    raise TooSlow(f"timed out: {progress.done} bytes in {max_seconds:.0f} s, "
-                                  f"the most a download of this file may take")
+                if watchdog.expired:
+                    raise watchdog.too_slow(progress.done)
+            if watchdog.expired:
+                raise watchdog.too_slow(progress.done)
             if expected is not None and progress.done != expected:
                 raise OSError(f"connection closed after {progress.done} of {expected} bytes")
             out.flush()

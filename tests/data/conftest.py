@@ -175,6 +175,7 @@ class FixtureServer:
     Modes: ``ok``; ``truncated`` (announces the full length, sends half, closes);
     ``slow`` (headers, then silence for ``delay`` seconds); ``stall`` (half the body, then
     silence until the server stops); ``drip`` (one byte every ``delay`` seconds);
+    ``header-drip`` (the status line, then one header byte every ``delay`` seconds);
     ``unannounced`` (the whole body without a Content-Length). Unknown paths give 404.
     ``hits`` counts requests per path, ``sent`` the body bytes written per path.
     """
@@ -193,6 +194,14 @@ class FixtureServer:
                     self.send_error(404)
                     return
                 body, mode, delay = server.routes[self.path]
+                if mode == "header-drip":          # the status line, then a header byte by byte
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                    for _ in range(10_000):
+                        if server.stopping.wait(delay):
+                            break
+                        self.wfile.write(b"a")
+                        self.wfile.flush()
+                    return
                 self.send_response(200)
                 if mode != "unannounced":
                     self.send_header("Content-Length", str(len(body)))

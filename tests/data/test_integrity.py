@@ -146,3 +146,13 @@ def test_the_digest_covers_dtype_and_shape_not_only_bytes():
     assert cache.array_digest(a) != cache.array_digest(a.view(np.int8))
     assert cache.array_digest(a) == cache.array_digest(a.copy())
     assert cache.array_digest(np.zeros((0, 3))) != cache.array_digest(np.zeros((3, 0)))
+
+
+def test_arrays_cached_by_an_older_format_are_removed_when_the_new_ones_are_saved(cached):
+    spec, _, folder = cached
+    old = folder / "arrays-0123456789ab"                  # e.g. format 1, no digest file
+    old.mkdir()
+    (old / "X_train.npy").write_bytes(b"old")
+    cache.remove_quietly(cache.arrays_dir(spec))
+    load("fashion_mnist")
+    assert not old.exists() and cache.arrays_dir(spec).is_dir()

@@ -97,6 +97,18 @@ def test_a_byte_a_second_drip_times_out_in_total(make, monkeypatch, server, tmp_
     assert list((tmp_path / "dl").iterdir()) == []
 
 
+def test_a_server_dripping_its_headers_times_out_in_total(make, monkeypatch, server, tmp_path):
+    monkeypatch.setattr(download, "MIN_TOTAL_SECONDS", 1.0)
+    monkeypatch.setattr(download, "MIN_RATE", 1e12)
+    url = server.serve("slow-headers", b"", mode="header-drip", delay=0.1)
+    remote = RemoteFile("slow-headers", ("0" * 64,), 1000, (url,), whole_file=True)
+    start = time.monotonic()
+    with download.Downloader(tmp_path / "dl", "test", retries=0) as downloader:
+        with pytest.raises(DataUnavailableError, match="timed out: 0 bytes in 1 s"):
+            downloader.fetch(remote)
+    assert time.monotonic() - start < 4
+
+
 def test_the_time_cap_grows_with_the_file_size():
     assert download.time_limit(None) == download.MIN_TOTAL_SECONDS
     cifar = registry.DATASETS["cifar10"].files[0]
