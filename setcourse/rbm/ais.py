@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import expit, logsumexp
 
+from . import kernels
 from .energy import softplus
 from .sampling import bernoulli
 
@@ -147,24 +148,22 @@ def ais_log_partition(weights, visible_bias, hidden_bias, base_biases=None, n_ch
     b_a = np.zeros(n_visible) if base_biases is None else np.asarray(base_biases, np.float64)
     if b_a.shape != (n_visible,):
         raise ValueError(f"base_biases must have shape ({n_visible},); got {b_a.shape}")
-    zero = np.zeros(n_visible, dtype=np.float32)
+    b32, zero = b.astype(np.float32), np.zeros(n_visible, dtype=np.float32)
     log_z_base = softplus(b_a).sum() + n_hidden * np.log(2.0)
-    db = (b - b_a)[None, :]  # (1, n_visible): the linear part of log p*_beta changes by beta * db.v
     v = bernoulli(np.broadcast_to(expit(b_a).astype(np.float32)[:, None], (n_visible, n_chains)),
                   rng)
+    linear = (b - b_a) @ v  # (b - b_A)^T v per run: log p*_beta's linear part changes by it
     log_w = np.zeros(n_chains)
-    x = weights.hidden_input(v, c).astype(np.float64)
+    h = np.empty((n_hidden, n_chains), dtype=np.float32)
+    x = weights.hidden_input(v, c)
     for k in range(1, betas.size):
         lo, hi = betas[k - 1], betas[k]
-        log_w += (hi - lo) * (db @ v)[0] + (softplus(hi * x) - softplus(lo * x)).sum(axis=0)
+        log_w += (hi - lo) * linear
+        # log p*_hi(v_k) - log p*_lo(v_k), and the hidden half of T_hi, in one pass.
+        kernels.ais_hidden_step(x, hi, hi - lo, rng.random(h.shape, dtype=np.float32), h, log_w)
         if k == betas.size - 1:
             break
-        # T_beta: one Gibbs sweep of the RBM (beta W, (1 - beta) b_A + beta b, beta c).
-        h = bernoulli(expit(hi * x).astype(np.float32), rng)
-        pre = weights.visible_input(h, zero).astype(np.float64)
-        pre += b[:, None]
-        pre *= hi
-        pre += (1 - hi) * b_a[:, None]
-        v = bernoulli(expit(pre).astype(np.float32), rng)
-        x = weights.hidden_input(v, c).astype(np.float64)
+        kernels.ais_visible_step(weights.visible_input(h, zero), b32, b_a, hi,
+                                 rng.random(v.shape, dtype=np.float32), v, linear)
+        x = weights.hidden_input(v, c)
     return summarise(log_w, log_z_base, betas.size - 1, rng)

@@ -134,3 +134,32 @@ def test_persistent_chains_approach_the_exact_gradient_without_restarting():
         last = _relative_error(model, truth, X, seed=seed)
     assert model.chain_.shape == (6, X.shape[0])
     assert first > 0.1 and last < 0.012
+
+
+@pytest.mark.parametrize("step", [1e-5, 1e-3, 0.02, 0.3])
+def test_ais_hidden_step_adds_the_softplus_difference_and_samples_at_beta(step):
+    rng = np.random.default_rng(8)
+    x = (rng.normal(size=(30, 40)) * 20).astype(np.float32)
+    beta = 0.6
+    u = rng.random(x.shape, dtype=np.float32)
+    h, log_w = np.empty_like(x), np.full(40, 3.0)
+    kernels.ais_hidden_step(x, beta, step, u, h, log_w)
+    z = x.astype(np.float64)
+    expected = np.logaddexp(0, beta * z) - np.logaddexp(0, (beta - step) * z)
+    np.testing.assert_allclose(log_w - 3.0, expected.sum(axis=0), rtol=1e-6, atol=1e-9)
+    p = 1 / (1 + np.exp(-beta * z))
+    decided = np.abs(u - p) > 1e-6  # float32 vs float64 probabilities
+    np.testing.assert_array_equal(h[decided], (u < p)[decided])
+
+
+def test_ais_visible_step_samples_the_tempered_conditional():
+    rng = np.random.default_rng(9)
+    y = rng.normal(size=(25, 40)).astype(np.float32) * 5
+    b, a = rng.normal(size=25).astype(np.float32), rng.normal(size=25)
+    u = rng.random(y.shape, dtype=np.float32)
+    v, linear = np.empty_like(y), np.zeros(40)
+    kernels.ais_visible_step(y, b, a, 0.7, u, v, linear)
+    p = 1 / (1 + np.exp(-(0.7 * (y + b[:, None]) + 0.3 * a[:, None])))
+    decided = np.abs(u - p) > 1e-5
+    np.testing.assert_array_equal(v[decided], (u < p)[decided])
+    np.testing.assert_allclose(linear, (b - a) @ v, rtol=1e-6, atol=1e-6)
