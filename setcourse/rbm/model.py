@@ -241,6 +241,24 @@ class RBM:
             self._run(X, X_test, X_monitor, batch_size, epochs, callbacks)
         return self
 
+    def partial_fit(self, X, y=None):
+        """One CD update on ``X`` as a single mini-batch (scikit-learn's ``partial_fit``).
+
+        Builds the model on the first call; no evolution, no history row (an epoch is
+        :meth:`fit`'s unit). Returns ``self``.
+        """
+        if not hasattr(self, "weights_"):
+            X = check_unit_data(X)
+            self.build(X.shape[1])
+        X = check_unit_data(X, self.n_features_in_)
+        if X.shape[0] == 0:
+            raise ValueError("X must contain at least one sample; got 0")
+        with threads_for(self.weights_.nnz * X.shape[0], self.weights_.sparse):
+            gradient, _ = self._cd_estimate(np.ascontiguousarray(X.T), self.rng_)
+            self._apply(gradient)
+        self.step_ += 1
+        return self
+
     def _run(self, X, X_test, X_monitor, batch_size, epochs, callbacks):
         _call(callbacks, "on_train_begin", self)
         for epoch_in_run in range(epochs):

@@ -300,3 +300,14 @@ def test_p_at_least_one_gives_dense_weights_with_a_warning():
     with pytest.warns(UserWarning, match="p = .* >= 1"):
         model = RBM(n_hidden=4, topology="set", epsilon=5).build(6)
     assert not model.weights_.sparse and model.nnz_ == 24
+
+
+def test_partial_fit_is_one_update_per_call():
+    X, _ = data()
+    model = small(topology="fixprob", warm_start=True).partial_fit(X[:10])
+    assert model.step_ == 1 and model.history_.n_epochs == 0
+    before = dense_state(model)[0]
+    model.partial_fit(X[10:20])
+    assert not np.array_equal(before, dense_state(model)[0]) and model.step_ == 2
+    with pytest.raises(ValueError, match="X has 35 features"):
+        model.partial_fit(X[:5, 1:])
