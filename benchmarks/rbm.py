@@ -96,12 +96,16 @@ def reconstruction_part(X_train, X_test, models, epochs, seed, quote_original=Tr
     rows = {}
     for topology in models:
         model = original_protocol(topology, epochs, seed)
-        model.fit(X_train, validation_data=X_test)
+        start_degrees = model.build(X_train.shape[1]).hidden_degrees()
+        model.set_params(warm_start=True).fit(X_train, validation_data=X_test)
         curve = model.history_["test_reconstruction_error"]
         train_s, epoch_s = train_seconds(model.history_)
         rows[topology] = {"curve": curve, "nnz": model.history_["nnz"][0],
                           "final_nnz": model.nnz_, "seconds_train": train_s,
-                          "seconds_epoch": epoch_s}
+                          "seconds_epoch": epoch_s,
+                          "hidden_degrees_start": start_degrees.tolist(),
+                          "hidden_degrees_end": model.hidden_degrees().tolist(),
+                          "unconnected_pixels": int(np.sum(model.visible_degrees() == 0))}
     marks = [e for e in CHECKPOINTS if e <= epochs] + ([epochs] if epochs not in CHECKPOINTS
                                                        else [])
     print(f"{'model':8s} {'nnz':>7s} " + " ".join(f"{'ep ' + str(e):>16s}" for e in marks)
@@ -117,6 +121,12 @@ def reconstruction_part(X_train, X_test, models, epochs, seed, quote_original=Tr
     if quote_original:
         print("ours (original's committed value at that epoch); nnz at the start (the "
               "original: ~11,900 distinct of its 12,240 draws with replacement)")
+    print("hidden-unit degrees, start -> end (after the final prune for set): mean, sd, max; "
+          "pixels left without a connection")
+    for topology, row in rows.items():
+        a, b = (np.asarray(row[key]) for key in ("hidden_degrees_start", "hidden_degrees_end"))
+        print(f"{topology:8s} {a.mean():7.1f} {a.std():6.1f} {a.max():5d} -> {b.mean():7.1f} "
+              f"{b.std():6.1f} {b.max():5d}   unconnected pixels {row['unconnected_pixels']}")
     return rows
 
 
