@@ -68,14 +68,16 @@ def dataset_dir(name):
     return cache_dir() / name
 
 
-def system_folders(spec):
+def system_folders(spec, first=()):
     """Existing folders that may hold a system copy of ``spec``, in search order.
 
-    Folders listed in ``$SETCOURSE_DATA_PATH`` come first, then ``registry.SYSTEM_DIRS``; each
-    is searched itself and through the data set's usual sub-folder names.
+    ``first`` (e.g. ``load(data_dir=...)``) come first, then folders listed in
+    ``$SETCOURSE_DATA_PATH``, then ``registry.SYSTEM_DIRS``; each is searched itself and
+    through the data set's usual sub-folder names.
     """
     extra = [p for p in os.environ.get("SETCOURSE_DATA_PATH", "").split(os.pathsep) if p]
-    roots = [Path(p).expanduser() for p in (*extra, *registry.SYSTEM_DIRS.get(spec.name, ()))]
+    roots = [Path(p).expanduser()
+             for p in (*first, *extra, *registry.SYSTEM_DIRS.get(spec.name, ()))]
     folders = []
     for root in roots:
         for folder in (root, *(root / sub for sub in spec.folder_names)):

@@ -61,7 +61,7 @@ class Dataset:
 
 
 def load(name, n_train=None, n_test=None, seed=0, preprocess="standardize", flatten=True,
-         fallback=False, mirror=None):
+         fallback=False, mirror=None, data_dir=None):
     """Load a data set as float32 features and int64 labels.
 
     Parameters
@@ -90,6 +90,10 @@ def load(name, n_train=None, n_test=None, seed=0, preprocess="standardize", flat
         Base URL(s) of a local mirror tried before the registered ones, e.g.
         ``"http://192.168.1.10:8000/"``; default: ``$SETCOURSE_MIRROR`` when set. Files are
         looked up by their published names and verified like every download.
+    data_dir : str or Path, optional
+        A folder holding the published files (a USB stick, a shared drive; also its usual
+        sub-folders such as ``coil20/``), searched before the system folders; its files are
+        verified and used in place (``python -m setcourse data import`` copies them instead).
 
     Returns
     -------
@@ -101,6 +105,7 @@ def load(name, n_train=None, n_test=None, seed=0, preprocess="standardize", flat
     check_choice("flatten", flatten, (True, False))
     check_choice("fallback", fallback, (True, False))
     sources.mirror_bases(mirror)
+    sources.check_data_dir(data_dir)
     spec = DATASETS[name]
     for param, value, available in (("n_train", n_train, spec.sizes[0]),
                                     ("n_test", n_test, spec.sizes[1])):
@@ -108,7 +113,7 @@ def load(name, n_train=None, n_test=None, seed=0, preprocess="standardize", flat
             _check_size(param, value, available, name)
     notice = None
     try:
-        raw, source = sources.obtain_arrays(spec, mirror=mirror)
+        raw, source = sources.obtain_arrays(spec, mirror=mirror, data_dir=data_dir)
     except DataUnavailableError as error:
         if not fallback or name == FALLBACK:
             raise

@@ -103,12 +103,13 @@ def find_file(remote, folders, origin, remove_bad=False, dataset=None):
     return FileCheck(remote, origin=origin, problem="; ".join(problems) or None)
 
 
-def locate(spec):
+def locate(spec, data_dir=None):
     """``({file name: FileCheck}, problems)`` for the verified copies in the cache or system
-    folders. A cached file that fails its checksum is deleted (the cache is ours to repair)."""
+    folders (``data_dir`` first among those). A cached file that fails its checksum is deleted
+    (the cache is ours to repair)."""
     found, problems = {}, []
     cached_folder = [cache.dataset_dir(spec.name)]
-    system = cache.system_folders(spec)
+    system = cache.system_folders(spec, first=_folders(data_dir))
     for remote in spec.files:
         check = find_file(remote, cached_folder, "cache", remove_bad=True, dataset=spec.name)
         if not check.ok:
@@ -120,18 +121,32 @@ def locate(spec):
     return found, problems
 
 
-def ensure_files(spec, stream=None, timeout=None, retries=None, mirror=None):
+def check_data_dir(data_dir):
+    """Raise ValueError unless ``data_dir`` is None or an existing folder."""
+    if data_dir is not None and not (isinstance(data_dir, (str, os.PathLike))
+                                     and Path(data_dir).expanduser().is_dir()):
+        raise ValueError(f"data_dir must be an existing folder holding the published files; "
+                         f"got {data_dir!r}")
+
+
+def _folders(data_dir):
+    return () if data_dir is None else (Path(data_dir).expanduser(),)
+
+
+def ensure_files(spec, stream=None, timeout=None, retries=None, mirror=None, data_dir=None):
     """``({file name: path}, origins)``: a verified copy of every file of ``spec``, downloading
     into the cache whatever is neither cached nor in a system folder (from ``mirror`` or
     $SETCOURSE_MIRROR first, then the registered URLs).
 
     ``origins`` is the set of "cache", "system" and "download" that contributed. Raises
     DataUnavailableError when a file cannot be had, ValueError for a bad ``timeout``
-    (seconds > 0) or ``mirror``.
+    (seconds > 0), ``mirror`` or ``data_dir`` (an existing folder searched before the system
+    folders).
     """
     check_timeout(timeout)
     mirror_bases(mirror)
-    found, problems = locate(spec)
+    check_data_dir(data_dir)
+    found, problems = locate(spec, data_dir)
     missing = [remote for remote in spec.files if remote.name not in found]
     origins = {check.origin for check in found.values()}
     paths = {name: check.path for name, check in found.items()}
@@ -160,7 +175,8 @@ def ensure_files(spec, stream=None, timeout=None, retries=None, mirror=None):
     return paths, origins | {"download"}
 
 
-def obtain_arrays(spec, stream=None, timeout=None, retries=None, mirror=None, download=True):
+def obtain_arrays(spec, stream=None, timeout=None, retries=None, mirror=None, download=True,
+                  data_dir=None):
     """``(arrays, source)``: the raw arrays of ``spec`` and where they came from.
 
     ``source`` is "bundled", "cache" (parsed arrays or verified files in the cache), "system"
@@ -173,6 +189,7 @@ def obtain_arrays(spec, stream=None, timeout=None, retries=None, mirror=None, do
         return spec.parse({}), "bundled"
     check_timeout(timeout)
     mirror_bases(mirror)
+    check_data_dir(data_dir)
     corrupt = None
     try:
         arrays = cache.load_arrays(spec, strict=True)
@@ -184,9 +201,9 @@ def obtain_arrays(spec, stream=None, timeout=None, retries=None, mirror=None, do
             return arrays, "cache"
     try:
         if download:
-            paths, origins = ensure_files(spec, stream, timeout, retries, mirror)
+            paths, origins = ensure_files(spec, stream, timeout, retries, mirror, data_dir)
         else:
-            found, _ = locate(spec)
+            found, _ = locate(spec, data_dir)
             if len(found) < len(spec.files):
                 raise DataUnavailableError(f"{spec.name} is not on this machine",
                                            dataset=spec.name, reason="not on this machine")

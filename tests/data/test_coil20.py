@@ -152,3 +152,15 @@ def test_the_split_is_the_originals_for_the_full_release():
     assert len(train) == 960 and len(test) == 480
     np.testing.assert_array_equal(train, expected_train)
     np.testing.assert_array_equal(test, expected_test)
+
+
+def test_load_searches_a_data_dir_in_place(coil, tmp_path):
+    spec, data, images, _ = coil
+    usb = tmp_path / "stick"
+    (usb / "COIL20").mkdir(parents=True)
+    (usb / "COIL20" / "COIL20.mat").write_bytes(data)
+    ds = load("coil20", preprocess=None, data_dir=usb)
+    assert ds.source == "system" and ds.X_test.shape == (20, 1024)
+    assert not (cache.dataset_dir("coil20") / "COIL20.mat").exists()   # used in place
+    with pytest.raises(ValueError, match=r"data_dir must be an existing folder .*got 'nowhere'"):
+        load("coil20", data_dir="nowhere")
