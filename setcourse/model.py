@@ -164,8 +164,9 @@ class MLP:
         shapes = list(zip(sizes[:-1], sizes[1:]))
         densities = layer_densities(shapes, self.allocation, self.epsilon, self.density)
         make_layer = dense_layer if self.strategy_ is None else self.strategy_.make_layer
-        self.layers_ = [make_layer(n_in, n_out, p, self.rng_, self.init)
-                        for (n_in, n_out), p in zip(shapes, densities)]
+        self.layers_ = []  # a refit releases the previous layers before making new ones
+        for (n_in, n_out), p in zip(shapes, densities):
+            self.layers_.append(make_layer(n_in, n_out, p, self.rng_, self.init))
         self._warn_dense_hidden_layers(densities)
         self.activations_ = hidden_activations(self.activation, len(hidden), self.alpha)
         self.loss_ = make_loss(self.loss)
