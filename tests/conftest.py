@@ -30,6 +30,7 @@ def isolated_data(tmp_path, monkeypatch, closed_port_url):
     folders["system"].mkdir()
     monkeypatch.setenv("SETCOURSE_DATA", str(folders["cache"]))
     monkeypatch.delenv("SETCOURSE_DATA_PATH", raising=False)
+    monkeypatch.delenv("SETCOURSE_MIRROR", raising=False)  # a developer's room mirror
     for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
