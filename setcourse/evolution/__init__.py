@@ -1,7 +1,9 @@
 """Evolution strategies: how a sparse topology changes during training, one rule per module.
 
 ``strategy_for(topology, zeta)`` turns the model's ``topology`` argument (a name or a
-configured strategy object) into a strategy; ``STRATEGIES`` lists the names.
+configured strategy object) into a strategy; ``STRATEGIES`` lists the names. A strategy is
+its drop-and-grow rule (see :mod:`~setcourse.evolution.base` for the interface); when and how
+much the step-based rules rewire is a composed :class:`~setcourse.evolution.schedule.Schedule`.
 """
 from .base import EvolutionStrategy
 from .dsr import DSR
