@@ -185,4 +185,6 @@ def warn_dense_hidden_layer(layer_index, n_in, n_out, density):
         f"hidden layer {layer_index} ({n_in} -> {n_out}): Erdős–Rényi probability "
         f"p = {density:.3g} >= 1, so this layer is dense", UserWarning,
         frame.f_code.co_filename, frame.f_lineno, module=frame.f_globals.get("__name__"),
-        registry={}, module_globals=frame.f_globals)
+        # No module_globals: under ``python -m`` the caller's loader cannot serve
+        # ``__main__``'s source and warn_explicit would raise ImportError.
+        registry={})

@@ -44,3 +44,15 @@ def test_erk_meets_the_target_density_and_caps_at_one():
     assert densities[1] < densities[0]
     uniform = layer_densities(shapes, "uniform", density=0.1)
     assert uniform == [0.1, 0.1, 1.0]
+
+
+def test_the_dense_hidden_layer_note_works_from_python_dash_c_and_dash_m():
+    """warn_explicit once asked ``__main__``'s loader for source and raised ImportError there."""
+    import subprocess
+    import sys
+    code = ("import numpy as np; from setcourse import MLP; "
+            "X = np.random.default_rng(0).random((30, 8), dtype=np.float32); "
+            "MLP(hidden=(20,), epsilon=20, epochs=1, batch_size=10).fit(X, np.arange(30) % 2)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "hidden layer 0" in done.stderr and "so this layer is dense" in done.stderr
