@@ -1,8 +1,19 @@
-"""Command line: ``python -m setcourse train ...`` and ``python -m setcourse data ...``."""
+"""Command line: ``python -m setcourse train|data|sweep ...``.
+
+``train`` never throws a run away: every output path (``--save``, ``--history``,
+``--monitor``) is checked before the data is loaded; the first Ctrl-C stops after the current
+batch and still writes every output (exit 130), a second one aborts at once and writes the
+history of the finished epochs; a diverged run writes that history too (exit 1).
+"""
 import argparse
 import contextlib
+import os
+import signal
 import sys
+import tempfile
+import time
 import warnings
+from pathlib import Path
 
 from .evolution import STRATEGIES
 from .callbacks import Callback
@@ -76,8 +87,10 @@ def add_train_parser(subparsers):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n-train", type=int, help="training samples (stratified subset)")
     p.add_argument("--n-test", type=int, help="test samples (stratified subset)")
-    p.add_argument("--preprocess", default="standardize", choices=["standardize", "scale", "none"],
-                   help="per-feature z-score with training statistics, scaling to [0, 1], or none")
+    p.add_argument("--preprocess", default="standardize",
+                   choices=["standardize", "scale", "binarize", "none"],
+                   help="per-feature z-score with training statistics, scaling to [0, 1], "
+                        "scaling then 0/1 at 0.5 (binarize), or none")
     p.add_argument("--save", metavar="PATH", help="save the trained model (.npz)")
     p.add_argument("--history", metavar="PATH.json", help="write the per-epoch history as JSON")
     p.add_argument("--monitor", metavar="PATH.json",
@@ -85,7 +98,114 @@ def add_train_parser(subparsers):
     p.set_defaults(run=run_train)
 
 
+OUTPUT_OPTIONS = (("save", "--save"), ("history", "--history"), ("monitor", "--monitor"))
+INTERRUPTED, DIVERGED = 130, 1
+
+
+class OutputPathError(ValueError):
+    """An output path given on the command line cannot be written."""
+
+
+def check_output_path(option, path):
+    """Raise :class:`OutputPathError` unless a file can be written at ``path`` (nothing is left).
+
+    The parent folder must exist and accept a new file (a temporary is created and removed,
+    which also catches read-only file systems); ``path`` itself must not be a folder.
+    """
+    if not str(path).strip():
+        raise OutputPathError(f"{option}: the path is empty")
+    target = Path(path)
+    if target.is_dir():
+        raise OutputPathError(f"{option} {path}: is a folder; give a file name")
+    folder = target.parent
+    if not folder.exists():
+        raise OutputPathError(f"{option} {path}: the folder {folder} does not exist")
+    if not folder.is_dir():
+        raise OutputPathError(f"{option} {path}: {folder} is not a folder")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise OutputPathError(f"{option} {path}: the file exists and is not writable")
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".setcourse-probe-", dir=folder)
+    except OSError as error:
+        raise OutputPathError(f"{option} {path}: cannot write in {folder} "
+                              f"({error.strerror or error})") from None
+    os.close(handle)
+    os.unlink(probe)
+
+
+def check_output_paths(args):
+    """Check every output option of ``train`` before anything slow happens."""
+    seen = {}
+    for attribute, option in OUTPUT_OPTIONS:
+        path = getattr(args, attribute, None)
+        if path is None:
+            continue
+        check_output_path(option, path)
+        key = os.path.realpath(path)
+        if key in seen:
+            raise OutputPathError(f"{seen[key]} and {option} both write {path}")
+        seen[key] = option
+
+
+class InterruptToStop(Callback):
+    """While installed, the first Ctrl-C stops training after the current batch; a second aborts."""
+
+    def __init__(self):
+        self.requested = False
+        self.previous = None
+
+    def __enter__(self):
+        try:
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        except ValueError:  # not the main thread: Ctrl-C stays a KeyboardInterrupt
+            self.previous = None
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nstopping after this batch (Ctrl-C again to abort without saving the model)",
+              file=sys.stderr, flush=True)
+
+    def on_batch_end(self, model, epoch, batch, logs):
+        if self.requested:
+            model.stop_training_ = True
+
+
+def default_history_path(args):
+    """Where the history of an interrupted or diverged run goes without ``--history``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    name = f"history-{args.dataset}-{args.model}-{stamp}.json"
+    return name if os.access(".", os.W_OK) else os.path.join(tempfile.gettempdir(), name)
+
+
+def finished_epochs(model):
+    """The history of the epochs ``model`` finished (empty if it never started)."""
+    from .callbacks import History
+    return getattr(model, "history_", None) or History()
+
+
+def write_partial_history(model, args):
+    """Write the finished epochs' history after a failed run; returns a one-line report."""
+    history = finished_epochs(model)
+    if not history.n_epochs:
+        return "no epoch finished: no history written"
+    path = args.history or default_history_path(args)
+    try:
+        history.to_json(path)
+    except OSError as error:
+        return f"could not write the history to {path}: {error}"
+    return f"history of the {history.n_epochs} finished epoch(s) written to {path}"
+
+
 def run_train(args):
+    check_output_paths(args)  # before loading data or training: a typo must not cost a run
     from .data import DATASETS, load
     from .data.sources import import_folder
     from .model import MLP
@@ -101,16 +221,28 @@ def run_train(args):
                 momentum=args.momentum, weight_decay=args.weight_decay,
                 batch_size=args.batch_size, epochs=args.epochs, init=args.init, seed=args.seed,
                 n_classes=len(data.class_names))
-    callbacks = [TerminalProgress(args.epochs)]
+    interrupt = InterruptToStop()
+    callbacks = [TerminalProgress(args.epochs), interrupt]
     monitor = None
     if args.monitor:
         from .monitor import Monitor
         # Writes its JSON atomically when it stops, also if training raises or is interrupted.
         monitor = Monitor(interval=0.1, path=args.monitor)
         callbacks.append(monitor)
-    with monitor if monitor is not None else contextlib.nullcontext():
-        model.fit(data.X_train, data.y_train, validation_data=(data.X_test, data.y_test),
-                  callbacks=callbacks)
+    try:
+        with interrupt, monitor if monitor is not None else contextlib.nullcontext():
+            model.fit(data.X_train, data.y_train, validation_data=(data.X_test, data.y_test),
+                      callbacks=callbacks)
+    except KeyboardInterrupt:  # the second Ctrl-C: the model is mid-update, not worth saving
+        print(f"\ninterrupted: {write_partial_history(model, args)}; model not saved",
+              file=sys.stderr)
+        if monitor is not None:
+            print(f"monitor written to {args.monitor}", file=sys.stderr)
+        return INTERRUPTED
+    except FloatingPointError as error:  # divergence: non-finite weights are not worth saving
+        print(f"error: {error}; {write_partial_history(model, args)}; model not saved",
+              file=sys.stderr)
+        return DIVERGED
     if args.history:
         model.history_.to_json(args.history)
         print(f"history written to {args.history}")
@@ -119,6 +251,12 @@ def run_train(args):
     if args.save:
         model.save(args.save)
         print(f"model saved to {args.save}")
+    if interrupt.requested:
+        if not args.history:
+            print(write_partial_history(model, args))
+        print(f"stopped by Ctrl-C after {model.history_.n_epochs} epoch(s) "
+              "(the last one partial)", file=sys.stderr)
+        return INTERRUPTED
     return 0
 
 
@@ -129,6 +267,8 @@ def build_parser():
     add_train_parser(subparsers)
     from .data.cli import add_parser as add_data_parser
     add_data_parser(subparsers)
+    from .sweep.cli import add_parser as add_sweep_parser
+    add_sweep_parser(subparsers)
     return parser
 
 
@@ -154,6 +294,9 @@ def _run(args):
     from .data.errors import DataUnavailableError
     try:
         return args.run(args)
+    except KeyboardInterrupt:  # e.g. while the data loads: nothing trained, nothing lost
+        print("\ninterrupted", file=sys.stderr)
+        return INTERRUPTED
     except (ValueError, OSError, DataUnavailableError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
