@@ -140,9 +140,10 @@ def ais_visible_step(y, visible_bias, base_bias, beta, uniforms, v, linear):
         offset = b32 * b + (_F32(1.0) - b32) * a
         gap = np.float64(b) - np.float64(a)
         for m in range(n_chains):
-            # u < sigma(pre)  <=>  u (1 + e^-pre) < 1: no division, vectorisable.
-            on = uniforms[i, m] * (_F32(1.0) + _exp_neg_clipped(b32 * y[i, m] + offset)) < 1
-            value = _F32(1.0) if on else _F32(0.0)
+            # u < sigma(pre) as such: with u = 0 (probability 2^-24) the division-free
+            # u (1 + e^-pre) < 1 would switch on a unit of probability ~0.
+            p = _F32(1.0) / (_F32(1.0) + _exp_neg_clipped(b32 * y[i, m] + offset))
+            value = _F32(1.0) if uniforms[i, m] < p else _F32(0.0)
             v[i, m] = value
             linear[m] += gap * value
 
