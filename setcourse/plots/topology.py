@@ -151,7 +151,8 @@ def plot_input_connectivity(connections, sample=None, image_shape=None, channel_
 
 
 def input_connectivity_animation(frames, image_shape=None, channel_axis=None, epochs=None,
-                                 interval=400, max_frames=50, figsize=(3.8, 3.3)):
+                                 interval=400, max_frames=50, figsize=(3.8, 3.3), labels=None,
+                                 vmax=None):
     """Animation of the connections per input pixel over training.
 
     Parameters
@@ -165,13 +166,17 @@ def input_connectivity_animation(frames, image_shape=None, channel_axis=None, ep
     max_frames : int
         Frames are thinned evenly (first and last kept) to at most this many, which keeps a GIF
         small (about 30 kB per frame at the default size).
+    labels : list of str, optional
+        One caption per frame (instead of ``epochs``).
+    vmax : float, optional
+        Top of the colour scale (default: the largest count of all frames); the scale is
+        the same for every frame, so frames compare.
 
     Returns
     -------
     matplotlib.animation.FuncAnimation
         Save with :func:`save_gif`, show in a notebook with :func:`animation_html`.
     """
-    labels = None
     if isinstance(frames, InputConnectivity):
         image_shape = image_shape or frames.image_shape
         channel_axis = frames.channel_axis if channel_axis is None else channel_axis
@@ -181,6 +186,9 @@ def input_connectivity_animation(frames, image_shape=None, channel_axis=None, ep
     if frames.ndim != 2 or frames.shape[0] == 0:
         raise ValueError(f"frames must be (n_frames, n_features) with n_frames >= 1; got shape "
                          f"{frames.shape}")
+    if labels is not None and len(labels) != frames.shape[0]:
+        raise ValueError(f"labels must have one entry per frame ({frames.shape[0]}); "
+                         f"got {len(labels)}")
     if labels is None:
         epochs = list(range(frames.shape[0])) if epochs is None else list(epochs)
         labels = [f"epoch {e}" for e in epochs]
@@ -192,7 +200,7 @@ def input_connectivity_animation(frames, image_shape=None, channel_axis=None, ep
     labels = [labels[i] for i in keep]
     fig = _figure(figsize)
     ax = fig.subplots()
-    top = max(float(np.max(image)) for image in images) or 1.0
+    top = vmax if vmax is not None else (max(float(np.max(image)) for image in images) or 1.0)
     if images[0].ndim == 1:
         (artist,) = ax.plot(np.arange(images[0].size), images[0], lw=0.8)
         ax.set_ylim(0, top * 1.05)

@@ -3,8 +3,14 @@ algorithm chooser.
 
 Training started by a button runs in a background thread so that Stop works and the kernel
 stays responsive; ``display()`` trains once in the foreground with the defaults, so a headless
-run (nbval, nbconvert) ends with a trained model and its plots. Drawing from the training
-thread is safe because the figures are pyplot-free (:func:`setcourse.plots.new_figure`).
+run (nbval, nbconvert) ends with a trained model and its plots.
+
+Drawing never holds up training: at the end of each epoch the training thread takes a cheap
+snapshot (``_snapshot``: copies of a few arrays) and hands it to a drawing thread
+(:class:`Drawer`), which renders the latest one (``_render``) and skips snapshots that were
+overtaken while it drew. The status line's s/epoch is the training time recorded by the
+engine (``seconds_epoch``: training, evaluation and evolution), never the drawing. The
+figures are pyplot-free (:func:`setcourse.plots.new_figure`), so drawing from a thread is safe.
 """
 import html
 import threading
@@ -17,8 +23,68 @@ from .._validation import check_features, check_labels
 from ..callbacks import Callback
 from ..progress import BatchProgress
 
-__all__ = ["BackgroundTrainer", "TrainerHooks", "check_data", "layers_text",
-           "training_size_slider"]
+__all__ = ["BACKGROUND_NOTE", "BackgroundTrainer", "Drawer", "TrainerHooks", "check_data",
+           "layers_text", "training_size_slider"]
+
+#: Said in the dashboards: JupyterLab's kernel indicator cannot see a background thread.
+BACKGROUND_NOTE = ("Training runs in the background: the kernel indicator says Idle meanwhile, "
+                   "and you can keep using the notebook; this line and the plots show the run.")
+
+
+class Drawer:
+    """A thread that renders the latest submitted snapshot, dropping those overtaken.
+
+    ``render(snapshot)`` runs in the drawing thread; ``flush()`` waits until everything
+    submitted so far is drawn. ``seconds_`` keeps the duration of every render.
+    """
+
+    def __init__(self, render):
+        self.render = render
+        self.seconds_ = []
+        self.error_ = None
+        self._condition = threading.Condition()
+        self._pending = None
+        self._has_pending = False
+        self._drawing = False
+        self._thread = None
+
+    def submit(self, snapshot):
+        with self._condition:
+            self._pending, self._has_pending = snapshot, True
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="setcourse-drawing",
+                                                daemon=True)
+                self._thread.start()
+            self._condition.notify_all()
+
+    def flush(self, timeout=30):
+        """Block until the drawing thread is idle with nothing pending; True if it is."""
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            while self._has_pending or self._drawing:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._condition.wait(left)
+        return True
+
+    def _loop(self):
+        while True:
+            with self._condition:
+                while not self._has_pending:
+                    self._condition.wait()
+                snapshot, self._pending, self._has_pending = self._pending, None, False
+                self._drawing = True
+            started = time.perf_counter()
+            try:
+                self.render(snapshot)
+            except Exception as error:  # kept for the status line; drawing goes on
+                self.error_ = error
+            finally:
+                self.seconds_.append(time.perf_counter() - started)
+                with self._condition:
+                    self._drawing = False
+                    self._condition.notify_all()
 
 
 def layers_text(model):
@@ -34,9 +100,18 @@ class TrainerHooks(BatchProgress, Callback):
         super().__init__(epochs)
         self.trainer, self.run, self.description = trainer, run, description
 
+    def on_train_begin(self, model):
+        super().on_train_begin(model)
+        self.trainer._draw(model)  # the initial topology, before the first epoch
+
     def on_epoch_begin(self, model, epoch):
-        self.trainer._show_status(f"Run {self.run} · Training epoch {epoch + 1}/{self.epochs} "
-                                  f"· {self.description}")
+        if self.trainer._stop_requested:  # keep "stopping…" on screen
+            return
+        seconds = model.history_.get("seconds_epoch") or []
+        timing = (f" · training {np.mean(seconds[-5:]):.2f} s/epoch"
+                  if seconds else "")
+        self.trainer._show_status(f"Run {self.run} · Training epoch {epoch + 1}/{self.epochs}"
+                                  f"{timing} · {self.description}")
 
     def show_batch(self, model, epoch, done, total, logs):
         self.trainer.progress.max = total
@@ -57,6 +132,17 @@ class BackgroundTrainer:
     Subclasses provide ``_make_run()`` → (model, fit kwargs, description) and the drawing hooks.
     """
 
+    def _snapshot(self, model):
+        """What ``_render`` needs, copied in the training thread (default: the model)."""
+        return model
+
+    def _render(self, snapshot):
+        """Draw ``snapshot`` (in the drawing thread)."""
+
+    def _draw(self, model):
+        """Hand this moment of the run to the drawing thread (returns at once)."""
+        self._drawer.submit(self._snapshot(model))
+
     def _build_controls(self):
         self.train_button = widgets.Button(description="Train", button_style="primary",
                                            icon="play")
@@ -70,6 +156,10 @@ class BackgroundTrainer:
         self.status.add_class("setcourse-status")
         self.train_button.on_click(self._on_train_click)
         self.stop_button.on_click(self._on_stop_click)
+        self.background_note = widgets.HTML(
+            f"<small>⏵ {html.escape(BACKGROUND_NOTE)}</small>")
+        self.background_note.add_class("setcourse-background-note")
+        self._drawer = Drawer(self._render)
         self._lock = threading.Lock()
         self._thread = None
         self._busy = False
@@ -120,6 +210,7 @@ class BackgroundTrainer:
         thread = self._thread
         if thread is not None:
             thread.join(timeout)
+        self._drawer.flush(30 if timeout is None else timeout)
         return not self._busy
 
     def _on_train_click(self, _button=None):
@@ -143,11 +234,12 @@ class BackgroundTrainer:
             self.progress.value = 0
             self._show_status(f"Run {run} · Training epoch 1/{epochs} · {description}")
             started = time.perf_counter()
-            model.fit(callbacks=[TrainerHooks(self, run, epochs, description)],
+            model.fit(callbacks=[*self._callbacks(), TrainerHooks(self, run, epochs, description)],
                       **fit_kwargs)
-            seconds = time.perf_counter() - started
+            self.wall_seconds_ = time.perf_counter() - started
             self.model_ = model
-            self._finished(model, run, seconds)
+            self._finished(model, run, float(np.sum(model.history_["seconds_epoch"])))
+            self._drawer.flush()
         except Exception as error:  # shown to the student instead of dying silently in a thread
             self.error_ = error
             self._show_status(f"Run {run} · Error: {type(error).__name__}: {error}")
@@ -159,7 +251,12 @@ class BackgroundTrainer:
             self.train_button.disabled = False
             self.stop_button.disabled = True
 
+    def _callbacks(self):
+        """Extra callbacks of a run (recorders), created per run."""
+        return []
+
     def _finished(self, model, run, seconds):
+        """``seconds``: training time of the run as the engine measured it (no drawing)."""
         history = model.history_
         n_epochs = history.n_epochs
         accuracy = 100 * history["test_accuracy"][-1]
@@ -169,7 +266,7 @@ class BackgroundTrainer:
             done = f"Finished {n_epochs} epoch{'s' if n_epochs != 1 else ''}"
         self._show_status(
             f"Run {run} · {done} · test accuracy {accuracy:.1f}% · nnz={sum(model.nnz_)} · "
-            f"layers={layers_text(model)} · {seconds / max(n_epochs, 1):.2f} s/epoch")
+            f"layers={layers_text(model)} · training {seconds / max(n_epochs, 1):.2f} s/epoch")
         self._note = ""
         self._show_status(self._status_text)
 

@@ -1,5 +1,8 @@
 """The SET dashboard and the background trainer under it, driven programmatically: sliders set,
 buttons clicked, threads awaited."""
+import re
+import time
+
 import numpy as np
 import pytest
 
@@ -18,8 +21,11 @@ def test_dashboard_carries_the_dom_contract(digits):
     assert board.stop_button.description == "Stop"
     for widget, css in ((board.train_button, "train"), (board.stop_button, "stop"),
                         (board.progress, "progress"), (board.status, "status"),
-                        (board.curves, "curves"), (board.nnz_image, "nnz"),
-                        (board.connectivity, "connectivity")):
+                        (board.curves, "curves"), (board.degrees, "degrees"),
+                        (board.connectivity, "connectivity"), (board.rewiring, "rewiring"),
+                        (board.clear_button, "clear"), (board.gif_button, "gif"),
+                        (board.feature_text, "feature-selection"),
+                        (board.frame_slider, "frame")):
         assert f"setcourse-{css}" in widget._dom_classes
 
 
@@ -33,7 +39,7 @@ def test_dashboard_foreground_run_reports_finished_nnz_and_layers(digits):
         (64, *HIDDEN, 10), 10)
     assert status_field(status, "layers") == "64-48-48-10"
     assert board.progress.value == board.progress.max > 1
-    for image in (board.curves, board.nnz_image, board.connectivity):
+    for image in (board.curves, board.degrees, board.connectivity, board.rewiring):
         assert bytes(image.value).startswith(PNG)
     assert not board.train_button.disabled and board.stop_button.disabled
 
@@ -112,3 +118,88 @@ def test_training_size_slider_gives_nested_subsets(digits):
 def test_dashboard_rejects_an_image_shape_that_does_not_fit(digits):
     with pytest.raises(ValueError, match="image_shape"):
         W.SETDashboard(*digits, image_shape=(28, 28))
+
+
+def test_dashboard_keeps_earlier_runs_and_clears_them(digits):
+    board = dashboard(digits)
+    board.train(background=False)
+    board.controls["zeta"].value = 0.0
+    board.controls["dropout"].value = 0.1
+    board.train(background=False)
+    labels = [label for label, _ in board.past_runs_]
+    assert labels == ["run 1: ε 10, ζ 0.30, dropout 0.30", "run 2: ε 10, ζ 0.00, dropout 0.10"]
+    assert [len(values) for _, values in board.past_runs_] == [2, 2]
+    assert board._curves_panel._signature == tuple(labels)  # both on the plot
+    before = board.curves.value
+    board.clear_button.click()
+    assert board.past_runs_ == [] and board.curves.value != before
+
+
+def test_connectivity_frames_are_kept_on_one_scale_and_scrubbed(digits, tmp_path):
+    board = dashboard(digits, epochs=3, gif_dir=tmp_path)
+    board.train(background=False)
+    assert len(board.frames_) == 4  # initial state and one frame per epoch
+    assert not np.array_equal(board.frames_[0], board.frames_[1])  # SET rewired the inputs
+    vmax = board._run_state["vmax"]
+    assert vmax >= max(frame.max() for frame in board.frames_) * 0.5
+    assert not board.frame_slider.disabled and board.frame_slider.max == 3
+    last = board.connectivity.value
+    board.frame_slider.value = 0
+    assert board.connectivity.value != last
+    assert "at initialisation" in board.feature_text.value
+    assert "r = " in board.feature_text.value
+    path = board.save_gif()
+    assert path.exists() and path.read_bytes()[:3] == b"GIF"
+
+
+def test_feature_selection_number_matches_the_analysis(digits):
+    from setcourse.analysis.feature_selection import feature_selection, feature_variance
+    board = dashboard(digits, n_train=600)
+    board.train(background=False)
+    X = board.X_train[board._order[:600]]
+    expected = feature_selection(board.frames_[-1], feature_variance(X))
+    assert board.feature_selection_[-1] == expected
+
+
+def test_rewiring_view_shows_a_set_step(digits):
+    board = dashboard(digits, epochs=2)
+    board.train(background=False)
+    recorder = board._rewiring
+    assert recorder.epoch_ == 0 and recorder.steps_ == 1  # one step: after epoch 1 of 2
+    assert (recorder.before_ & ~recorder.after_).any() and (~recorder.before_ & recorder.after_).any()
+
+
+def test_zeta_note_warns_for_one_epoch(digits):
+    board = dashboard(digits)
+    assert "⚠" not in board.zeta_note.value
+    board.controls["epochs"].value = 1
+    assert "⚠" in board.zeta_note.value and "no effect" in board.zeta_note.value
+
+
+def test_status_reports_training_time_apart_from_drawing(digits):
+    board = dashboard(digits)
+    board.train(background=False)
+    status = board.status.value
+    seconds = float(re.search(r"training ([\d.]+) s/epoch", status).group(1))
+    assert seconds == pytest.approx(np.mean(board.model_.history_["seconds_epoch"]), abs=0.006)
+    assert "drawing" in status
+    assert "background" in board.background_note.value
+
+
+def test_stopping_message_is_not_overwritten(digits):
+    board = dashboard(digits, epochs=200)
+    board.train_button.click()
+    try:
+        deadline = time.monotonic() + 60
+        while len(board.frames_) < 2 and time.monotonic() < deadline:  # an epoch has ended
+            time.sleep(0.01)
+        board.stop_button.click()
+        assert "stopping…" in board.status.value
+        for _ in range(50):  # the next epoch's start must not replace it
+            if not board.is_training:
+                break
+            assert "stopping…" in board.status.value
+            time.sleep(0.01)
+    finally:
+        assert board.wait(timeout=60)
+    assert "Stopped by you" in board.status.value
