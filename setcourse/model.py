@@ -9,10 +9,11 @@ import inspect
 import numpy as np
 
 from . import checkpoint
-from ._validation import (Choice, Integer, Interval, Optional, check_features, check_labels,
-                          check_params)
+from ._plan import check_plan, plan
+from ._validation import (Boolean, Choice, Integer, Interval, Optional, check_features,
+                          check_labels, check_params)
 from .callbacks import History
-from .evolution import strategy_for
+from .evolution import STRATEGIES, EvolutionStrategy, strategy_for
 from .nn import kernels, network
 from .nn.activations import ACTIVATIONS, hidden_activations
 from .nn.layers import INITS, DenseLayer
@@ -89,6 +90,7 @@ class MLP:
         "batch_size": Integer(1), "epochs": Integer(1), "activation": Choice(*ACTIVATIONS),
         "loss": Choice(*LOSSES), "init": Choice(*INITS), "allocation": Choice(*ALLOCATIONS),
         "density": Optional(Interval(0, 1, low_open=True)), "n_classes": Optional(Integer(2)),
+        "seed": Integer(0), "warm_start": Boolean(),
     }
 
     def __init__(self, hidden=(1000, 1000, 1000), topology="set", epsilon=20.0, zeta=0.3,
@@ -139,6 +141,9 @@ class MLP:
                 or any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h <= 0
                        for h in hidden)):
             raise ValueError(f"hidden must be a non-empty sequence of positive integers; got {self.hidden!r}")
+        if not isinstance(self.topology, (str, EvolutionStrategy)):
+            raise ValueError(f"topology must be a name (dense, {', '.join(STRATEGIES)}) or an "
+                             f"EvolutionStrategy; got {self.topology!r}")
         self.make_strategy()  # an unknown topology or a bad strategy parameter raises here
         check_params(self.get_params(), self.RULES)
         if self.density is None and self.allocation != "erdos_renyi":
@@ -156,6 +161,9 @@ class MLP:
     def build(self, n_features, n_classes):
         """Create layers, activations, loss, optimiser and strategy; returns ``self``."""
         hidden = self.validate_params()
+        # Refused before anything is allocated: a layer with no connection, a model larger
+        # than the memory available (with the figures); a nearly unconnected layer is warned.
+        check_plan(self, plan(self, n_features, n_classes))
         self.n_features_in_ = int(n_features)
         self.n_classes_ = int(n_classes)
         self.rng_ = np.random.default_rng(self.seed)

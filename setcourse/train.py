@@ -13,7 +13,8 @@ from threadpoolctl import threadpool_limits
 
 from .callbacks import PHASES
 from .nn import kernels
-from ._validation import check_features, check_labels, check_positive_int
+from ._validation import (check_features, check_labels, check_positive_int,
+                          check_validation_data, integer_labels)
 
 
 def _call(callbacks, hook, *args):
@@ -49,14 +50,15 @@ def fit(model, X, y, validation_data=None, epochs=None, callbacks=(), batch_tran
     if X.shape[0] == 0:
         raise ValueError("X must contain at least one sample; got 0")
     if validation_data is not None:
-        X_test, y_test = validation_data
+        X_test, y_test = check_validation_data(validation_data)
         X_test = check_features(X_test, X.shape[1], "X_test")
     if built:
         n_classes = model.n_classes_
     elif model.n_classes is not None:
         n_classes = model.n_classes
     else:
-        labels = [np.asarray(y)] + ([np.asarray(validation_data[1])] if validation_data else [])
+        labels = [integer_labels(y)] + (
+            [integer_labels(y_test, "y_test")] if validation_data is not None else [])
         n_classes = max(int(np.max(lab)) + 1 if lab.size else 0 for lab in labels)
         n_classes = max(n_classes, 2)
     y = check_labels(y, X.shape[0], n_classes)
@@ -108,6 +110,41 @@ def fit(model, X, y, validation_data=None, epochs=None, callbacks=(), batch_tran
     return model
 
 
+def divergence_advice(model, X):
+    """The likely causes of a divergence, from the hyper-parameters and the data's scale.
+
+    Which hyper-parameter is to blame cannot be known for sure; what can be said honestly:
+    weight decay alone diverges when ``lr * weight_decay`` leaves the stable range of
+    momentum SGD on :math:`\\lambda w^2 / 2` (:math:`0 < \\eta\\lambda < 2(1 + \\mu)`),
+    momentum near 1 amplifies every step about :math:`1 / (1 - \\mu)` times, and inputs far
+    from unit scale make every gradient large. The learning rate is named in every case: it
+    scales all of these.
+    """
+    causes = []
+    lr, mu, decay = float(model.lr), float(model.momentum), float(model.weight_decay)
+    if lr * decay >= 2 * (1 + mu):
+        causes.append(f"weight decay: lr * weight_decay = {lr:g} * {decay:g} = {lr * decay:.3g} "
+                      f"is outside the stable range of SGD with momentum={mu:g} (it must be "
+                      f"below 2 (1 + momentum) = {2 * (1 + mu):.3g}), so the decay alone "
+                      f"makes the weights oscillate with a growing amplitude; lower "
+                      f"weight_decay (or lr)")
+    elif lr * decay >= 0.5 * (1 + mu):
+        causes.append(f"weight decay: lr * weight_decay = {lr * decay:.3g} is a quarter or "
+                      f"more of the stable limit 2 (1 + momentum) = {2 * (1 + mu):.3g}, and "
+                      f"the loss's own curvature adds to it; lower weight_decay (or lr)")
+    if mu >= 0.99:
+        causes.append(f"momentum={mu:g} is close to 1: each gradient acts about "
+                      f"{1 / (1 - mu):.0f} times; lower momentum (or lr)")
+    scale = float(np.max(np.abs(X))) if X.size else 0.0
+    if scale > 1e3:
+        causes.append(f"the inputs reach |x| = {scale:.3g}: standardise or rescale X "
+                      f"(e.g. to [0, 1]), which also keeps the gradients small")
+    causes.append(f"the learning rate: try a smaller learning rate than lr={model.lr}")
+    if len(causes) == 1:
+        return causes[0].removeprefix("the learning rate: ")
+    return "likely cause(s): " + "; ".join(f"({i}) {c}" for i, c in enumerate(causes, 1))
+
+
 def _train_epoch(model, X, y, batch_size, epoch, callbacks, batch_transform):
     """One pass over the shuffled data; returns the epoch's partial history row."""
     n = X.shape[0]
@@ -132,7 +169,7 @@ def _train_epoch(model, X, y, batch_size, epoch, callbacks, batch_transform):
         if not math.isfinite(loss):
             raise FloatingPointError(
                 f"training diverged: the loss became {loss} in epoch {epoch + 1} (batch {batch + 1}); "
-                f"try a smaller learning rate than lr={model.lr}")
+                + divergence_advice(model, X))
         model.backward(grad)
         t2 = time.perf_counter()
         skip = strategy.before_update(model, model.step_) if strategy is not None else False

@@ -158,8 +158,31 @@ class DSTLayer(Layer):
                 "velocity": self.weight_velocity, "dense_weights": self.dense_weights_t,
                 "threshold": self.threshold, "threshold_velocity": self.threshold_velocity}
 
-    def restore(self, arrays):
-        super().restore(arrays)
+    @classmethod
+    def state_spec(cls, n_in, n_out):
+        full = ((n_out, n_in), (np.dtype(np.float32),))
+        row = ((n_out,), (np.dtype(np.float32),))
+        return {**super().state_spec(n_in, n_out), "weights": full, "velocity": full,
+                "dense_weights": full, "threshold": row, "threshold_velocity": row}
+
+    @classmethod
+    def check_state(cls, arrays, n_in, n_out, prefix=""):
+        """As :meth:`Layer.check_state`, and ``weights`` must be the :math:`W \\odot M` that
+        ``dense_weights`` and ``threshold`` give (it is redundant: a mismatch is a damaged or
+        edited file)."""
+        super().check_state(arrays, n_in, n_out, prefix)
+        dense, threshold = arrays["dense_weights"], arrays["threshold"]
+        effective = dense * (np.abs(dense) > threshold[:, None])
+        differ = effective != arrays["weights"]
+        if differ.any():
+            row, col = map(int, np.argwhere(differ)[0])
+            raise ValueError(
+                f"{prefix}weights disagrees with dense_weights and threshold at "
+                f"{int(differ.sum())} position(s), first ({row}, {col}): "
+                f"{arrays['weights'][row, col]} instead of {effective[row, col]}")
+
+    def restore_checked(self, arrays):
+        super().restore_checked(arrays)
         self.weight_velocity[...] = arrays["velocity"]
         self.dense_weights_t[...] = arrays["dense_weights"]
         self.threshold[...] = arrays["threshold"]

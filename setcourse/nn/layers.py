@@ -16,11 +16,13 @@ hence a little over 350 lines.
 import numpy as np
 import scipy.sparse as sp
 
+from .._validation import check_finite_arrays, check_state_arrays
 from . import kernels
 from .activations import PiecewiseLinear
 from .sparsity import erdos_renyi_positions, sample_empty_positions
 
 INITS = ("actual_fan_in", "dense_fan_in")
+F32 = (np.dtype(np.float32),)
 # Blocks of the backward kernel: many more than threads, so a static schedule balances.
 _BLOCKS = 64
 # Dense layers up to this many weights use the kernels instead of BLAS (see DenseLayer).
@@ -127,8 +129,42 @@ class Layer:
         """Everything a checkpoint needs to rebuild this layer, as ``{name: array}``."""
         return {"bias": self.bias, "bias_velocity": self.bias_velocity}
 
+    @classmethod
+    def state_spec(cls, n_in, n_out):
+        """What :meth:`restore` takes for a layer ``n_in -> n_out``: ``{name: (shape, dtypes)}``.
+
+        A string in a shape (``"nnz"``) is a length the arrays choose, the same in every array
+        where it appears. The checkpoint checks a file's array headers against it before
+        reading their data.
+        """
+        return {"bias": ((n_out,), F32), "bias_velocity": ((n_out,), F32)}
+
+    @classmethod
+    def check_state(cls, arrays, n_in, n_out, prefix=""):
+        """Raise ValueError naming the first array of ``arrays`` a layer ``n_in -> n_out`` cannot
+        take back: a missing or unexpected name, a shape or dtype other than
+        :meth:`state_spec`'s, a NaN or inf. Subclasses add their structure (a sparse layer's
+        index). O(size) and vectorised; :meth:`restore` calls it first."""
+        spec = cls.state_spec(n_in, n_out)
+        cls.check_state_shapes(arrays, n_in, n_out, prefix)
+        check_finite_arrays(arrays, [name for name, (_, dtypes) in spec.items()
+                                     if dtypes == F32], prefix)
+
+    @classmethod
+    def check_state_shapes(cls, arrays, n_in, n_out, prefix=""):
+        """Only the names, shapes and dtypes of :meth:`check_state`: anything with ``shape``
+        and ``dtype`` will do (the checkpoint passes a file's array headers, before reading
+        the data). Returns the lengths the arrays chose (``{"nnz": ...}``)."""
+        return check_state_arrays(arrays, cls.state_spec(n_in, n_out), prefix)
+
     def restore(self, arrays):
-        """Take back the state of :meth:`state_arrays` (a layer of the same shape)."""
+        """Take back the state of :meth:`state_arrays` (a layer of the same shape), checked
+        by :meth:`check_state` first: arrays from a file never reach the kernels unchecked."""
+        self.check_state(arrays, self.n_in, self.n_out)
+        self.restore_checked(arrays)
+
+    def restore_checked(self, arrays):
+        """:meth:`restore` without the check, for arrays :meth:`check_state` has passed."""
         self.bias[:] = arrays["bias"]
         self.bias_velocity[:] = arrays["bias_velocity"]
 
@@ -258,8 +294,13 @@ class DenseLayer(KernelProducts, Layer):
         return {**super().state_arrays(), "weights": self.weights_t,
                 "velocity": self.weight_velocity}
 
-    def restore(self, arrays):
-        super().restore(arrays)
+    @classmethod
+    def state_spec(cls, n_in, n_out):
+        return {**super().state_spec(n_in, n_out), "weights": ((n_out, n_in), F32),
+                "velocity": ((n_out, n_in), F32)}
+
+    def restore_checked(self, arrays):
+        super().restore_checked(arrays)
         self.weights_t[...] = arrays["weights"]
         self.weight_velocity[...] = arrays["velocity"]
 
@@ -393,8 +434,52 @@ class SparseLayer(KernelProducts, Layer):
         return {**super().state_arrays(), "indptr": self.indptr, "indices": self.indices,
                 "data": self.data, "velocity": self.weight_velocity}
 
-    def restore(self, arrays):
-        super().restore(arrays)
+    @classmethod
+    def state_spec(cls, n_in, n_out):
+        index = (np.dtype(np.int32), np.dtype(np.int64))
+        return {**super().state_spec(n_in, n_out), "indptr": ((n_out + 1,), index),
+                "indices": (("nnz",), (np.dtype(np.int32),)), "data": (("nnz",), F32),
+                "velocity": (("nnz",), F32)}
+
+    @classmethod
+    def check_state(cls, arrays, n_in, n_out, prefix=""):
+        """As :meth:`Layer.check_state`, and the CSR index: ``indptr`` starts at 0, never
+        decreases and ends at the number of connections; every index is in ``0..n_in-1`` and
+        the positions are strictly increasing (sorted within each row, no duplicate)."""
+        super().check_state(arrays, n_in, n_out, prefix)
+        indptr, indices = arrays["indptr"], arrays["indices"]
+        nnz = indices.size
+        if nnz > n_in * n_out:
+            raise ValueError(f"{prefix}indices holds {nnz} connections, more than the "
+                             f"{n_in} x {n_out} = {n_in * n_out} positions of the layer")
+        if indptr[0] != 0:
+            raise ValueError(f"{prefix}indptr[0] is {indptr[0]}; a CSR index starts at 0")
+        counts = np.diff(indptr.astype(np.int64))
+        if (counts < 0).any():
+            row = int(np.flatnonzero(counts < 0)[0])
+            raise ValueError(f"{prefix}indptr decreases at row {row} ({indptr[row]} -> "
+                             f"{indptr[row + 1]}); it must be non-decreasing")
+        if indptr[-1] != nnz:
+            raise ValueError(f"{prefix}indptr[-1] is {indptr[-1]}, but there are {nnz} "
+                             f"connections (the length of indices, data and velocity)")
+        if nnz == 0:
+            return
+        low, high = int(indices.min()), int(indices.max())
+        if low < 0 or high >= n_in:
+            bad = int(np.flatnonzero((indices < 0) | (indices >= n_in))[0])
+            raise ValueError(f"{prefix}indices must be in 0..{n_in - 1} (n_in = {n_in}); got "
+                             f"{indices[bad]} at position {bad} (values in {low}..{high})")
+        rows = np.repeat(np.arange(n_out, dtype=np.int64), counts)
+        steps = np.diff(rows * n_in + indices)
+        if (steps <= 0).any():
+            k = int(np.flatnonzero(steps <= 0)[0])
+            what = "a duplicate connection" if steps[k] == 0 else "unsorted indices"
+            raise ValueError(f"{prefix}indices has {what} in row {rows[k]} (input "
+                             f"{indices[k]} then {indices[k + 1]} at positions {k}, {k + 1}); "
+                             f"each row's indices must be strictly increasing")
+
+    def restore_checked(self, arrays):
+        super().restore_checked(arrays)
         rows = np.repeat(np.arange(self.n_out, dtype=np.int64), np.diff(arrays["indptr"]))
         self.set_connections(rows * self.n_in + arrays["indices"], arrays["data"],
                              arrays["velocity"])
