@@ -13,10 +13,10 @@ A new exercise ``foo`` is a module ``checks/foo.py`` with ``check_foo`` and a li
 """
 from .erdos_renyi_mask import check_erdos_renyi_mask
 from .in_degrees import check_in_degrees, reference_in_degrees
-from .runner import (ASCII_MARKS, FAILED, MARKS, NOT_ATTEMPTED, PASSED, Case, Mismatch, emit,
-                     parse_reports, report, run_checker, show)
+from .runner import (ASCII_MARKS, FAILED, MARKS, NOT_ATTEMPTED, PASSED, Case, Mismatch, Verdict,
+                     collect_verdicts, emit, parse_reports, report, run_checker, show)
 from .set_prune import check_set_prune
 
-__all__ = ["ASCII_MARKS", "FAILED", "MARKS", "NOT_ATTEMPTED", "PASSED", "Case", "Mismatch",
-           "check_erdos_renyi_mask", "check_in_degrees", "check_set_prune", "emit",
+__all__ = ["ASCII_MARKS", "FAILED", "MARKS", "NOT_ATTEMPTED", "PASSED", "Case", "Mismatch", "Verdict",
+           "check_erdos_renyi_mask", "check_in_degrees", "check_set_prune", "collect_verdicts", "emit",
            "parse_reports", "reference_in_degrees", "report", "run_checker", "show"]

@@ -1,23 +1,34 @@
-"""Module 01's exercise: draw an Erdős–Rényi mask with exactly round(p·n_in·n_out) connections."""
+"""Module 01's exercise: draw an Erdős–Rényi mask with exactly round(p·n_in·n_out) connections.
+
+The course's one rounding rule for counts of connections is *round half up*,
+``⌊x + ½⌋`` (:func:`connection_count`; SET's pruning count uses it too). Python's ``round``
+rounds half to even (2.5 → 2) and is not used.
+"""
 import numpy as np
 
-from ..nn.sparsity import erdos_renyi_density, n_connections
+from ..nn.sparsity import erdos_renyi_density
 from .runner import Case, Mismatch, as_mask, call_student, run_checker
 
-__all__ = ["check_erdos_renyi_mask"]
+__all__ = ["check_erdos_renyi_mask", "connection_count"]
+
+
+def connection_count(density, n_in, n_out):
+    """Connections of an Erdős–Rényi layer: ``⌊p·n_in·n_out + ½⌋`` (half up), all if ``p ≥ 1``."""
+    total = n_in * n_out
+    return total if density >= 1 else min(total, int(np.floor(density * total + 0.5)))
 
 
 def check_erdos_renyi_mask(fn):
     r"""Check ``fn(n_in, n_out, epsilon, rng)`` → boolean Erdős–Rényi mask of shape (n_in, n_out).
 
-    The mask must have exactly :math:`\mathrm{round}(p\, n_{in} n_{out})` ones with
+    The mask must have exactly :math:`\lfloor p\, n_{in} n_{out} + \frac12 \rfloor` ones with
     :math:`p = \varepsilon (n_{in} + n_{out}) / (n_{in} n_{out})` (all ones when
     :math:`p \ge 1`), at positions drawn uniformly with ``rng``.
     """
     def count_ok(result, args):
         n_in, n_out, epsilon, _ = args
         p = erdos_renyi_density(epsilon, n_in, n_out)
-        expected = n_connections(p, n_in, n_out)
+        expected = connection_count(p, n_in, n_out)
         mask = as_mask(result, (n_in, n_out), "a boolean mask")
         got = int(mask.sum())
         if got == expected:
@@ -26,7 +37,11 @@ def check_erdos_renyi_mask(fn):
             raise Mismatch(f"all {expected} connections (p = {p:.3g} ≥ 1: the layer is dense)",
                            f"{got} connections", "when p ≥ 1 every connection exists.")
         hint = (f"p = ε·(n_in + n_out)/(n_in·n_out) = {epsilon}·{n_in + n_out}/{n_in * n_out} = "
-                f"{p:.4g}; the layer has exactly round(p·n_in·n_out) = {expected} connections.")
+                f"{p:.4g}; the layer has exactly ⌊p·n_in·n_out + ½⌋ = {expected} connections "
+                "(round half up).")
+        if abs(got - expected) == 1:
+            hint += (" You are off by one: check the rounding (int() rounds down, Python's "
+                     "round() rounds 2.5 to 2; use int(np.floor(x + 0.5))).")
         if abs(got - expected) <= 4 * np.sqrt(expected * (1 - p)) + 1:
             hint += (" Drawing each weight independently with probability p gives a random "
                      "count; choose exactly that many distinct positions instead "
@@ -74,6 +89,8 @@ def check_erdos_renyi_mask(fn):
         case("dense layer 4×3, ε = 20 (p ≥ 1)", 4, 3, 20.0, 3, count_ok),
         case("p exactly 1: 2×2, ε = 1", 2, 2, 1.0, 4, count_ok),
         case("empty layer: 10×10, ε = 0.01 (round(p·n_in·n_out) = 0)", 10, 10, 0.01, 5, count_ok),
+        case("half a connection rounds up: 4×1, ε = 0.5 (p·n_in·n_out = 2.5 → 3)", 4, 1, 0.5, 6,
+             count_ok),
         case("same seed gives the same mask", 20, 30, 2.0, 7, reproducible),
         case("positions are uniformly random", 20, 30, 2.0, 0, random_positions),
     ]

@@ -7,9 +7,11 @@ exception in the student's code becomes a ✗ that shows it, and ``NotImplemente
 placeholder of a student copy) means "not attempted yet".
 
 The first line of every report is ``<mark> <exercise>: <status>`` with status ``passed``,
-``failed`` or ``not attempted``; ``python -m setcourse.course check`` reads it back with
-:func:`parse_reports`, so keep that format stable.
+``failed`` or ``not attempted``. That text is for people: ``python -m setcourse.course check``
+never reads it (a student can print anything); it takes each checker's :class:`Verdict` with
+:func:`collect_verdicts` in its own process.
 """
+import contextlib
 import re
 import sys
 import sysconfig
@@ -31,6 +33,35 @@ ASCII_FALLBACK = str.maketrans({"ζ": "zeta", "ε": "eps", "≥": ">=", "≤": "
 
 _HEADER = re.compile(
     r"^(?:✓|✗|○|\[ok\]|\[x\]|\[ \]) (?P<exercise>\w+): (?P<status>passed|failed|not attempted)\b")
+
+
+@dataclass
+class Verdict:
+    """What one checker decided: the structured form of the report it printed."""
+
+    exercise: str
+    status: str
+    summary: str
+    details: list
+
+
+_collectors = []  # (list of verdicts, quiet) of each active collect_verdicts, innermost last
+
+
+@contextlib.contextmanager
+def collect_verdicts(quiet=True):
+    """Collect the :class:`Verdict` of every checker run inside the block (in this process).
+
+    With ``quiet`` the reports are not printed. This is how ``course check`` learns a result:
+    from the checker itself, not from text that the student's code could have printed.
+    """
+    found = []
+    entry = (found, quiet)
+    _collectors.append(entry)
+    try:
+        yield found
+    finally:
+        _collectors.remove(entry)
 
 
 class Mismatch(Exception):
@@ -87,6 +118,10 @@ def emit(text):
 
 def report(exercise, status, summary, details=()):
     """Print the report of one checker: a header line and indented detail lines."""
+    for found, _ in _collectors:
+        found.append(Verdict(exercise, status, summary, list(details)))
+    if any(quiet for _, quiet in _collectors):
+        return
     lines = [f"{MARKS[status]} {exercise}: {status} — {summary}"]
     lines += [f"    {line}" for line in details]
     emit("\n".join(lines))
@@ -122,6 +157,8 @@ def _library_file(filename):
 
 def describe_exception(exc):
     """``Type: message`` plus the student's own line that led to it, if known."""
+    if hasattr(exc, "student_lines"):  # raised in the grading kernel, described there
+        return list(exc.student_lines)
     lines = [f"{type(exc).__name__}: {exc}"]
     # Frame 0 is call_student; the student's frames follow, then maybe library frames.
     frames = traceback.extract_tb(exc.__traceback__)[1:]

@@ -7,6 +7,7 @@ student copy has them replaced by a placeholder (or removed), its outputs stripp
 """
 import copy
 import hashlib
+import re
 from pathlib import Path
 
 import nbformat
@@ -175,8 +176,8 @@ def reset(notebook, instructor_dir=None, course_dir=None, backup=True):
     """Restore a student copy from its instructor source; returns the backup path or None.
 
     The source is the notebook's ``setcourse.source`` metadata, or else its path relative
-    to ``course_dir``. The student's version is kept as ``<name>.ipynb.bak`` unless
-    ``backup`` is False.
+    to ``course_dir``. The student's version is kept as ``<name>.ipynb.bak1`` (the next
+    number on every reset: no backup is ever overwritten) unless ``backup`` is False.
     """
     notebook = Path(notebook)
     root = None
@@ -205,7 +206,18 @@ def reset(notebook, instructor_dir=None, course_dir=None, backup=True):
     text = render(student_notebook(nbformat.read(source, as_version=4), name))
     saved = None
     if backup and notebook.exists() and notebook.read_bytes() != text.encode("utf-8"):
-        saved = notebook.with_name(notebook.name + ".bak")
+        saved = next_backup(notebook)
         write_atomic(saved, notebook.read_bytes())  # whatever it holds, even if not a notebook
     write_atomic(notebook, text)
     return saved
+
+
+def next_backup(notebook):
+    """``<name>.bak1``, ``.bak2``, ...: the first number after every existing backup."""
+    notebook = Path(notebook)
+    taken = [int(match.group(1)) for path in notebook.parent.glob(notebook.name + ".bak*")
+             if (match := re.fullmatch(re.escape(notebook.name) + r"\.bak(\d*)", path.name))
+             and match.group(1)]
+    if notebook.with_name(notebook.name + ".bak").exists():
+        taken.append(0)  # the single backup of older versions stays as it is
+    return notebook.with_name(f"{notebook.name}.bak{max(taken, default=0) + 1}")

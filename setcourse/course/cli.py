@@ -23,7 +23,13 @@ def parser():
         "check", help="run notebooks (files or folders) and report each exercise and a score")
     check_parser.add_argument("paths", nargs="+", metavar="PATH")
     check_parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                              help="time limit per cell in seconds (default %(default)s)")
+                              help="time limit for each notebook in all, kernel start and setup "
+                                   "included, in seconds (default %(default)s)")
+    check_parser.add_argument("--instructor", metavar="DIR",
+                              help="instructor notebooks that say what to grade (default: "
+                                   "instructor/ of the repository)")
+    check_parser.add_argument("--against", metavar="NOTEBOOK",
+                              help="grade every notebook against this instructor notebook")
     check_parser.add_argument("--fast", action="store_true",
                               help="set SETCOURSE_FAST=1: smaller data and fewer epochs")
     check_parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
@@ -31,7 +37,7 @@ def parser():
         "reset", help="restore a student notebook from its instructor source")
     reset_parser.add_argument("notebook")
     reset_parser.add_argument("--no-backup", action="store_true",
-                              help="do not keep the student's version as NOTEBOOK.bak")
+                              help="do not keep the student's version as NOTEBOOK.bakN")
     for sub in (build_parser, reset_parser):
         sub.add_argument("--instructor", metavar="DIR",
                          help="instructor notebooks (default: instructor/ of the repository)")
@@ -46,7 +52,7 @@ def main(argv=None):
     if args.command == "check":
         if not args.timeout > 0:
             command_line.error(f"--timeout must be > 0 seconds, got {args.timeout}")
-        results = check(args.paths, args.timeout, args.fast)
+        results = check(args.paths, args.timeout, args.fast, args.instructor, args.against)
         for result in results:
             emit(format_result(result))
         if len(results) > 1:

@@ -2,6 +2,7 @@
 import math
 
 import numpy as np
+import pytest
 
 from checks.checker_helpers import assert_fails, run
 from setcourse.checks import check_erdos_renyi_mask
@@ -9,7 +10,7 @@ from setcourse.checks import check_erdos_renyi_mask
 
 def n_ones(n_in, n_out, epsilon):
     p = epsilon * (n_in + n_out) / (n_in * n_out)
-    return n_in * n_out if p >= 1 else round(p * n_in * n_out)
+    return n_in * n_out if p >= 1 else math.floor(p * n_in * n_out + 0.5)  # half up
 
 
 def mask_right(n_in, n_out, epsilon, rng):
@@ -23,7 +24,7 @@ def mask_bernoulli(n_in, n_out, epsilon, rng):
 
 
 def mask_never_dense(n_in, n_out, epsilon, rng):
-    count = round(epsilon * (n_in + n_out))  # p·n_in·n_out without the cap at n_in·n_out
+    count = math.floor(epsilon * (n_in + n_out) + 0.5)  # p·n_in·n_out without the cap
     mask = np.zeros(n_in * n_out, dtype=bool)
     mask[rng.choice(n_in * n_out, size=count, replace=False)] = True
     return mask.reshape(n_in, n_out)
@@ -66,7 +67,7 @@ def mask_weights(n_in, n_out, epsilon, rng):
 def test_erdos_renyi_mask_right_answer_passes(capsys):
     result, out = run(check_erdos_renyi_mask, mask_right, capsys)
     assert result is True
-    assert out.startswith("✓ erdos_renyi_mask: passed — all 8 test cases")
+    assert out.startswith("✓ erdos_renyi_mask: passed — all 9 test cases")
 
 
 def test_erdos_renyi_mask_int_zero_one_mask_is_accepted(capsys):
@@ -118,3 +119,33 @@ def test_erdos_renyi_mask_returning_weights_fails(capsys):
 
 def test_erdos_renyi_mask_returning_nothing_fails(capsys):
     assert_fails(check_erdos_renyi_mask, lambda *args: None, capsys, "add a `return` statement")
+
+
+def mask_python_round(n_in, n_out, epsilon, rng):
+    p = epsilon * (n_in + n_out) / (n_in * n_out)
+    count = n_in * n_out if p >= 1 else round(p * n_in * n_out)  # half to even: 2.5 -> 2
+    mask = np.zeros(n_in * n_out, dtype=bool)
+    mask[rng.choice(n_in * n_out, size=count, replace=False)] = True
+    return mask.reshape(n_in, n_out)
+
+
+def test_the_count_rounds_half_up_as_everywhere_in_the_course(capsys):
+    out = assert_fails(check_erdos_renyi_mask, mask_python_round, capsys)
+    assert "half a connection rounds up" in out and "off by one" in out
+
+
+def test_the_rounding_rule_is_the_one_of_set_pruning():
+    from setcourse.checks.erdos_renyi_mask import connection_count
+    from setcourse.evolution.set import n_to_remove
+    for total in range(1, 40):
+        for share in (0.1, 0.25, 0.5, 0.625, 0.75):
+            assert connection_count(share, total, 1) == n_to_remove(share, total)
+
+
+@pytest.mark.xfail(strict=True, reason="setcourse.nn.sparsity.n_connections still uses Python's "
+                   "round (half to even); reported to the engine's owner: the course rounds half "
+                   "up. Remove this marker when it does.")
+def test_the_engine_builds_layers_with_the_same_rounding():
+    from setcourse.checks.erdos_renyi_mask import connection_count
+    from setcourse.nn.sparsity import n_connections
+    assert n_connections(0.625, 4, 1) == connection_count(0.625, 4, 1) == 3

@@ -95,3 +95,22 @@ def test_show_keeps_hints_short():
     assert checks.show(np.arange(1000)).startswith("[  0,   1,   2,   3, ...,")
     assert checks.show(sp.eye(4, format="csr")) == \
         "csr_matrix of shape (4, 4) with 4 stored entries"
+
+
+def test_verdicts_are_collected_in_the_grading_process_not_read_from_text(capsys):
+    """course check takes the checker's own verdict; printed text plays no part."""
+    from setcourse.checks import check_in_degrees, collect_verdicts
+
+    def right(W):
+        return W.getnnz(axis=0)
+
+    with collect_verdicts() as verdicts:
+        print("✓ in_degrees: passed — forged")
+        assert check_in_degrees(lambda W: None) is False
+        assert check_in_degrees(right) is True
+    assert [(v.exercise, v.status) for v in verdicts] == [("in_degrees", "failed"),
+                                                        ("in_degrees", "passed")]
+    assert "case:" in verdicts[0].details[0]
+    assert capsys.readouterr().out == "✓ in_degrees: passed — forged\n"  # quiet: no reports
+    assert check_in_degrees(right) is True  # outside the block the report is printed again
+    assert capsys.readouterr().out.startswith("✓ in_degrees: passed")

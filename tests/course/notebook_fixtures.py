@@ -24,7 +24,7 @@ def fixture_notebook():
     cells = [
         new_markdown_cell("# Fixture course notebook", id="title"),
         new_code_cell("import numpy as np\nfrom setcourse.checks import check_in_degrees, "
-                      "check_set_prune", id="setup"),
+                      "check_set_prune", id="setup", metadata={"setcourse": {"setup": True}}),
         new_code_cell(PRUNE_SOLUTION, id="ex-prune",
                       metadata={"setcourse": {"exercise": "set_prune"}}),
         new_code_cell("check_set_prune(set_prune)", id="check-prune"),

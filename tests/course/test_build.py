@@ -124,7 +124,7 @@ def test_reset_restores_the_student_copy_and_keeps_a_backup(tree):
     mine = path.read_text()
     assert course.main(["reset", str(path)]) == 0  # root found from the notebook's folder
     assert path.read_text() == fresh
-    assert Path(str(path) + ".bak").read_text() == mine
+    assert Path(str(path) + ".bak1").read_text() == mine
     path.unlink()  # a deleted copy comes back too (found by its place under course/)
     assert course.main(["reset", str(path), "--no-backup"]) == 0
     assert path.read_text() == fresh
@@ -147,7 +147,7 @@ def test_reset_finds_the_source_of_a_copy_moved_out_of_the_repository(tree, tmp_
     monkeypatch.chdir(root / "course")  # the repository is found from the working directory
     assert course.main(["reset", str(moved)]) == 0
     assert moved.read_text() == (student / "01_mod" / "lesson.ipynb").read_text()
-    assert "My course" in Path(str(moved) + ".bak").read_text()
+    assert "My course" in Path(str(moved) + ".bak1").read_text()
 
 
 def test_student_copies_in_the_repository_are_up_to_date():
