@@ -34,30 +34,45 @@ def plot_degree_distribution(layers, direction="in", labels=None, fit=False, tit
     labels = labels or [f"layer {s.n_in}→{s.n_out}" for s in stats]
     if len(labels) != len(stats):
         raise ValueError(f"labels must have one entry per layer ({len(stats)}); got {len(labels)}")
-    fig = _figure((5.6, 4.2))
+    fig = _figure((6.4, 4.4))
     ax = fig.subplots()
-    for layer, label in zip(stats, labels):
+    # Hollow large markers first, smaller filled ones after: both stay visible where they meet.
+    markers = [dict(marker="o", markersize=6, markerfacecolor="none", markeredgewidth=1.3),
+               dict(marker="s", markersize=3.5), dict(marker="^", markersize=4),
+               dict(marker="D", markersize=3)]
+    drawn = {}
+    for index, (layer, label) in enumerate(zip(stats, labels)):
         values = layer.degrees(direction)
         k, counts = layer.distribution(direction)
         n = max(values.size, 1)
         shown = (k >= 1) & (counts > 0)
         zeros = int(counts[0]) if counts.size else 0
         note = f", {zeros} with degree 0 not shown" if zeros else ""
-        points = ax.plot(k[shown], counts[shown] / n, "o", markersize=3, alpha=0.8,
-                         label=f"{label} (density {layer.density:.3g}{note})")[0]
-        k_er, expected = layer.expectation(direction)
-        # Below a tenth of a neuron the expectation is off any histogram of this layer.
-        visible = (k_er >= 1) & (expected >= 0.1)
-        ax.plot(k_er[visible], expected[visible] / n, "-", color=points.get_color(), alpha=0.7,
-                label=f"Erdős–Rényi expectation (binomial, n={layer.n_trials(direction)}, "
-                      f"p={layer.density:.3g})")
+        points = ax.plot(k[shown], counts[shown] / n, linestyle="none", alpha=0.85,
+                         zorder=3 + index, label=f"{label}{note}",
+                         **markers[index % len(markers)])[0]
+        key = (layer.n_trials(direction), round(layer.density, 12), n)
+        if key not in drawn:
+            # Same n and p give the same expectation: drawn once, dashed for later layers.
+            k_er, expected = layer.expectation(direction)
+            # Below a tenth of a neuron the expectation is off any histogram of this layer.
+            visible = (k_er >= 1) & (expected >= 0.1)
+            same = sum(1 for s in stats if (s.n_trials(direction), round(s.density, 12),
+                                            max(s.degrees(direction).size, 1)) == key)
+            ax.plot(k_er[visible], expected[visible] / n, "-" if not drawn else "--",
+                    color="black" if same > 1 else points.get_color(), alpha=0.6, lw=1.2,
+                    zorder=2,
+                    label=f"Erdős–Rényi expectation{' (all)' if same == len(stats) > 1 else ''}: "
+                          f"binomial n={layer.n_trials(direction)}, p={layer.density:.3g}")
+            drawn[key] = True
         if fit and np.count_nonzero(values >= 1) >= 2:
             result = layer.heavy_tail(direction)
             tail_k = np.arange(result.fit.xmin, max(result.fit.xmax, result.fit.xmin) + 1)
             share = result.fit.n_tail / n
-            ax.plot(tail_k, share * result.fit.pmf(tail_k), "--", color=points.get_color(),
-                    label=f"power law α = {result.fit.alpha:.2f} for k ≥ {result.fit.xmin} "
-                          f"({result.verdict})")
+            ax.plot(tail_k, share * result.fit.pmf(tail_k), ":", lw=1.5,
+                    color=points.get_color(), zorder=4,
+                    label=f"power law α = {result.fit.alpha:.2f} for k ≥ x_min = "
+                          f"{result.fit.xmin} ({result.verdict})")
     ax.set_xscale("log")
     ax.set_yscale("log")
     # Degrees read better as plain numbers (20, 30, 50) than as 2 x 10^1.
@@ -68,7 +83,7 @@ def plot_degree_distribution(layers, direction="in", labels=None, fit=False, tit
     ax.set_xlabel(f"{kind}, log scale")
     ax.set_ylabel("fraction of neurons with degree k, log scale")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize="x-small")
+    ax.legend(fontsize="small", loc="lower left")
     ax.set_title(title or f"{direction.capitalize()}-degree distribution vs Erdős–Rényi")
     return fig
 

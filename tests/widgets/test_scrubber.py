@@ -23,3 +23,14 @@ def test_scrubber_rejects_bad_frames():
         W.EpochScrubber(np.zeros(5))
     with pytest.raises(ValueError, match="labels"):
         W.EpochScrubber(np.zeros((2, 4)), labels=["a"])
+
+
+def test_scrubber_keeps_its_size_and_shows_feature_selection():
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 9, (3, 64))
+    variance = rng.random(64)
+    scrubber = W.EpochScrubber(frames, (8, 8), variance=variance)
+    assert scrubber.image.layout.width.endswith("px")  # not stretched to the cell
+    assert "r = " in scrubber.caption.value
+    scrubber.slider.value = 1
+    assert "epoch 1" in scrubber.caption.value
