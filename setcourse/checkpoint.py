@@ -188,6 +188,8 @@ class Archive:
                 offset = handle.tell()
         except CheckpointError:
             raise
+        except zipfile.BadZipFile as error:  # a small member is read whole: its CRC-32
+            self.fail(f"array {key}: {error}; the file is damaged")
         except READ_ERRORS as error:
             self.fail(f"array {key}: unreadable header ({error}); the file is damaged")
         if dtype.hasobject:
@@ -381,6 +383,8 @@ def load(model_class, path):
             # the arrays read, plus as much again for restore's copies and temporaries
             check_plan(model, plan(model, meta["n_features"], meta["n_classes"]),
                        extra_bytes=2 * file_bytes, what="the model of this checkpoint")
+        except CheckpointError:
+            raise
         except (ValueError, TypeError) as error:
             raise CheckpointError(path, str(error)) from None
         arrays = [{name: archive.read(f"layer{i}.{name}") for name in layer}
@@ -396,6 +400,8 @@ def load(model_class, path):
         if model.strategy_ is None and meta["strategy_state"]:
             raise ValueError("meta 'strategy_state' is not empty, but a dense model has no "
                              "strategy")
+    except CheckpointError:
+        raise
     except ValueError as error:
         raise CheckpointError(path, str(error)) from None
     model.rng_.bit_generator.state = meta["rng_state"]

@@ -1,6 +1,8 @@
 """Checkpoints: files of format 1 (written before the layers owned their state) still load and
 resume identically; other versions and other files fail with a message naming the format."""
 import json
+import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -86,3 +88,230 @@ def test_unknown_format_version_names_the_format(tmp_path):
 def test_checkpoint_module_does_not_import_the_model():
     source = Path(checkpoint.__file__).read_text()
     assert "model import" not in source and "from .model" not in source
+
+
+# -- issue 17 item 1: a checkpoint is untrusted input ---------------------------------------
+def fixture_arrays(name="set"):
+    with np.load(FIXTURES / f"checkpoint_v1_{name}.npz") as archive:
+        return dict(archive)
+
+
+def with_meta(arrays, **changes):
+    meta = json.loads(str(arrays["meta"]))
+    for key, value in changes.items():
+        target = meta
+        *parents, last = key.split("__")
+        for parent in parents:
+            target = target[parent]
+        target[last] = value
+    return {**arrays, "meta": np.array(json.dumps(meta))}
+
+
+def edited(name, **edits):
+    """The fixture ``name`` with arrays replaced (a value) or removed (None)."""
+    arrays = fixture_arrays(name)
+    for key, value in edits.items():
+        key = key.replace("__", ".")
+        if value is None:
+            del arrays[key]
+        else:
+            arrays[key] = value(arrays[key]) if callable(value) else value
+    return arrays
+
+
+def duplicated(indices):
+    indices = indices.copy()
+    indices[1] = indices[0]
+    return indices
+
+
+def unsorted(indices):
+    indices = indices.copy()
+    indices[[0, 1]] = indices[[1, 0]]
+    return indices
+
+
+def nan_at(k):
+    def change(values):
+        values = values.copy()
+        values.reshape(-1)[k] = np.nan
+        return values
+    return change
+
+
+SET = fixture_arrays("set")
+CRAFTED = [
+    # data shorter than indices: two predicts gave different non-finite logits before
+    ("short data", edited("set", layer0__data=lambda a: a[:10]),
+     r"layer0.data has shape \(10,\); expected \(22,\)"),
+    ("short velocity", edited("set", layer0__velocity=lambda a: a[:-1]),
+     r"layer0.velocity has shape \(21,\); expected \(22,\)"),
+    ("duplicate position", edited("set", layer0__indices=duplicated),
+     r"layer0.indices has a duplicate connection in row 0 \(input \d then \d at positions 0, 1\)"),
+    ("unsorted row", edited("set", layer0__indices=unsorted),
+     r"layer0.indices has unsorted indices in row 0"),
+    ("index too large", edited("set", layer0__indices=lambda a: a + 1000),
+     r"layer0.indices must be in 0..4 \(n_in = 5\); got 100\d at position 0"),
+    ("negative index", edited("set", layer0__indices=lambda a: a - 3),
+     r"layer0.indices must be in 0..4 .*got -3 at position 0"),
+    ("indptr not from 0", edited("set", layer0__indptr=lambda a: a + 1),
+     r"layer0.indptr\[0\] is 1; a CSR index starts at 0"),
+    ("indptr decreasing", edited("set", layer0__indptr=lambda a: np.r_[a[:2], a[1] - 1, a[3:]]
+                                 .astype(a.dtype)),
+     r"layer0.indptr decreases at row 1"),
+    ("indptr end", edited("set", layer0__indptr=lambda a: np.r_[a[:-1], a[-1] - 1]
+                          .astype(a.dtype)),
+     r"layer0.indptr\[-1\] is 21, but there are 22 connections"),
+    ("NaN weight", edited("set", layer0__data=nan_at(3)),
+     r"layer0.data contains nan at index 3: every value must be finite"),
+    ("inf bias", edited("set", layer1__bias=lambda a: a * np.inf),
+     r"layer1.bias contains -?inf at index 0"),
+    ("NaN dense velocity", edited("set", layer1__velocity=nan_at(7)),
+     r"layer1.velocity contains nan at index \(1, 1\)"),
+    ("float64 weights", edited("set", layer0__data=lambda a: a.astype(np.float64)),
+     r"layer0.data has dtype float64 \(<f8\); expected float32"),
+    ("big-endian weights", edited("set", layer0__data=lambda a: a.astype(">f4")),
+     r"layer0.data has dtype >f4 \(>f4\); expected float32 \(native byte order\)"),
+    ("int64 indices", edited("set", layer0__indices=lambda a: a.astype(np.int64)),
+     r"layer0.indices has dtype int64 .*expected int32"),
+    ("2-D bias", edited("set", layer1__bias=lambda a: a[None]),
+     r"layer1.bias has shape \(1, 3\); expected 1 dimension\(s\) \(3,\)"),
+    ("dropped array", edited("set", layer0__bias=None), r"missing layer0.bias"),
+    ("extra array", {**SET, "layer0.extra": np.zeros(3, np.float32)},
+     r"unexpected layer0.extra"),
+    ("array of a layer that is not there", {**SET, "layer7.bias": np.zeros(3, np.float32)},
+     r"unexpected array 'layer7.bias'"),
+    ("dense weights transposed", edited("set", layer1__weights=lambda a: a.T.copy()),
+     r"layer1.weights has shape \(6, 3\); expected \(3, 6\)"),
+    ("DST thresholds", edited("dst", layer0__threshold=lambda a: a[:-1]),
+     r"layer0.threshold has shape \(5,\); expected \(6,\)"),
+    ("DST effective weights", edited("dst", layer0__weights=lambda a: a + 1),
+     r"layer0.weights disagrees with dense_weights and threshold at 30 position\(s\)"),
+    ("DST NaN threshold", edited("dst", layer1__threshold_velocity=nan_at(0)),
+     r"layer1.threshold_velocity contains nan"),
+    ("layer type", with_meta(SET, layers=["DenseLayer", "DenseLayer"]),
+     r"layer0.weights.*missing|missing layer0.weights"),
+    ("layer type not built", with_meta(edited("set", layer0__indptr=None, layer0__indices=None,
+                                              layer0__data=lambda a: np.zeros((6, 5), np.float32),
+                                              layer0__velocity=lambda a: np.zeros((6, 5), np.float32)),
+                                       layers=["DenseLayer", "DenseLayer"]),
+     r"unexpected layer0.data|layer 0 is a DenseLayer in the file, but"),
+    ("unknown layer type", with_meta(SET, layers=["Pickle", "DenseLayer"]),
+     r"meta 'layers'\[0\] is 'Pickle', not a layer type"),
+    ("more hidden than layers", with_meta(SET, params__hidden=[6, 6]),
+     r"meta 'layers' lists 2 layers, but hidden=\(6, 6\) makes 3"),
+    ("hidden width", with_meta(SET, params__hidden=[7]), r"layer0.bias has shape \(6,\); "
+                                                         r"expected \(7,\)"),
+    ("n_classes", with_meta(SET, n_classes=4), r"layer1.bias has shape \(3,\); expected \(4,\)"),
+    ("n_features 0", with_meta(SET, n_features=0), r"meta 'n_features' must be in 1..2147483647"),
+    ("n_features float", with_meta(SET, n_features=5.0), r"meta 'n_features' must be a JSON int"),
+    ("negative step", with_meta(SET, step=-1), r"meta 'step' must be in 0.."),
+    ("unknown parameter", with_meta(SET, params__colour="red"),
+     r"unknown hyper-parameter\(s\) colour"),
+    ("bad parameter", with_meta(SET, params__lr=-1), r"lr must be a number in \(0, inf\); got -1"),
+    ("bad seed", with_meta(SET, params__seed=True), r"seed must be an integer >= 0; got True"),
+    ("bad topology", with_meta(SET, params__topology={"strategy": "os.system", "params": {}}),
+     r"topology must be a strategy name or"),
+    ("bad strategy parameter", with_meta(SET, params__topology={"strategy": "rigl",
+                                                                "params": {"colour": 1}}),
+     r"topology: .*unexpected keyword argument 'colour'"),
+    ("rng state", with_meta(SET, rng_state={"bit_generator": "MT19937"}),
+     r"meta 'rng_state' is not a state of numpy's PCG64"),
+    ("strategy state name", with_meta(SET, strategy_state={"__class__": 1}),
+     r"meta 'strategy_state' has the field '__class__'"),
+    ("strategy state value", with_meta(SET, strategy_state={"threshold_": "x"}),
+     r"meta 'strategy_state' 'threshold_' must be a finite number"),
+    ("history", with_meta(SET, history={"epoch": {"a": 1}}), r"meta 'history' 'epoch' must be"),
+    ("meta not an object", {**SET, "meta": np.array("[1, 2]")},
+     r"meta must be a JSON object; got list"),
+    ("meta not JSON", {**SET, "meta": np.array("{'a': 1")}, r"meta is not valid JSON"),
+    ("meta not text", {**SET, "meta": np.zeros(3)}, r"meta must be JSON text"),
+    ("no meta key", with_meta(SET, epoch=None), r"meta 'epoch' must be a JSON int; got None"),
+]
+
+
+@pytest.mark.parametrize("label, arrays, message", CRAFTED, ids=[c[0] for c in CRAFTED])
+def test_a_crafted_checkpoint_is_refused_naming_the_file_and_the_problem(tmp_path, label, arrays,
+                                                                         message):
+    path = tmp_path / "crafted.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(checkpoint.CheckpointError, match=message) as caught:
+        MLP.load(path)
+    assert str(caught.value).startswith(f"{path}: ")
+    assert isinstance(caught.value, ValueError) and caught.value.path == path
+
+
+def test_object_arrays_are_refused_without_unpickling(tmp_path):
+    arrays = edited("set", layer0__data=lambda a: np.array(list(a) + [print], dtype=object))
+    path = tmp_path / "pickled.npz"
+    np.savez(path, **arrays)  # numpy pickles object arrays
+    with pytest.raises(checkpoint.CheckpointError, match=r"array layer0.data holds Python "
+                                                         r"objects \(dtype object\), which only "
+                                                         r"a pickle can read"):
+        MLP.load(path)
+
+
+@pytest.mark.parametrize("cut", [0.1, 0.5, 0.9, 0.999])
+def test_a_truncated_file_names_the_file(tmp_path, cut):
+    # raw BadZipFile / EOFError / KeyError without the file's name before
+    raw = (FIXTURES / "checkpoint_v1_set.npz").read_bytes()
+    path = tmp_path / "cut.npz"
+    path.write_bytes(raw[:int(len(raw) * cut)])
+    with pytest.raises(checkpoint.CheckpointError, match=rf"^{re.escape(str(path))}: .*"
+                                                         rf"(truncated|damaged)"):
+        MLP.load(path)
+
+
+def test_a_flipped_byte_in_an_array_is_caught_by_the_checksum(tmp_path):
+    raw = bytearray((FIXTURES / "checkpoint_v1_set.npz").read_bytes())
+    start = raw.index(b"layer0.data.npy") + len("layer0.data.npy") + 128 + 20  # in the values
+    raw[start] ^= 0x40
+    path = tmp_path / "flipped.npz"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(checkpoint.CheckpointError, match=r"array layer0.data: Bad CRC-32"):
+        MLP.load(path)
+
+
+def test_not_a_checkpoint_at_all(tmp_path):
+    path = tmp_path / "notes.npz"
+    path.write_text("hello")
+    with pytest.raises(checkpoint.CheckpointError, match=r"notes.npz: not a readable .npz "
+                                                         r"archive \(File is not a zip file\)"):
+        MLP.load(path)
+    with pytest.raises(FileNotFoundError):  # a missing file says so already
+        MLP.load(tmp_path / "missing.npz")
+
+
+def test_a_huge_n_features_is_refused_with_the_figure_before_allocating(tmp_path):
+    # n_features = 1e9 asked numpy for 164 GiB before; a fresh process with its address space
+    # capped at 6 GiB makes a regression a MemoryError, not a machine out of memory
+    import subprocess
+    import sys
+    path = tmp_path / "huge.npz"
+    np.savez(path, **with_meta(SET, n_features=10**9))
+    code = f"""if True:
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, (6 * 2**30, 6 * 2**30))
+        from setcourse import MLP
+        from setcourse.checkpoint import CheckpointError
+        try:
+            MLP.load({str(path)!r})
+        except CheckpointError as error:
+            print(error)
+    """
+    result = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True,
+                            text=True, timeout=300, env={**os.environ, "SETCOURSE_MAX_MEMORY": "16G"})
+    assert result.returncode == 0, result.stderr
+    assert re.match(rf"{re.escape(str(path))}: the model of this checkpoint would need about "
+                    rf"2\d\d GiB of memory, more than the 16 GiB of SETCOURSE_MAX_MEMORY=16G "
+                    rf"\(layer 0 \(1000000000 -> 6\), the largest: 2e\+09 connections",
+                    result.stdout), result.stdout
+
+
+def test_a_loaded_checkpoint_predicts_the_same_twice_and_trains():
+    X, y = fixture_data()
+    for name in ("set", "dst", "rigl"):
+        model = MLP.load(FIXTURES / f"checkpoint_v1_{name}.npz")
+        first = model.decision_function(X)
+        np.testing.assert_array_equal(first, model.decision_function(X))
+        assert np.isfinite(first).all()

@@ -88,6 +88,15 @@ BAD_PARAMS = [
     ("topology", "magic", "topology must be one of dense, fixprob, set"),
     ("init", "xavier", "init must be one of"),
     ("allocation", "erk", "density must be given"),
+    ("seed", True, r"seed must be an integer >= 0; got True"),
+    ("seed", float("nan"), r"seed must be an integer >= 0; got nan"),
+    ("seed", "a", r"seed must be an integer >= 0; got 'a'"),
+    ("seed", -1, r"seed must be an integer >= 0; got -1"),
+    ("seed", 1.0, r"seed must be an integer >= 0; got 1.0"),
+    ("warm_start", "no", r"warm_start must be True or False; got 'no'"),
+    ("warm_start", 1, r"warm_start must be True or False; got 1"),
+    ("topology", [3], r"topology must be a name \(dense, fixprob, set, .*\) or an "
+                      r"EvolutionStrategy; got \[3\]"),
 ]
 
 
@@ -120,20 +129,145 @@ def test_bad_arrays_are_named():
         MLP(hidden=(5,)).fit(X, y, validation_data=(X[:, :3], y))
 
 
-def test_a_refit_releases_the_previous_layers_before_making_new_ones(monkeypatch):
-    # Otherwise a refit holds two models' weights at once (a 3 x 1000 dense MLP: +28 MB).
-    import weakref
-    import setcourse.model as model_module
+@pytest.mark.parametrize("X_bad, y_bad, validation_data, message", [
+    # strings: a UFuncTypeError before
+    (None, np.array(list("abcd") * 5), None,
+     r"y must contain integer class labels 0..n_classes-1; got strings such as 'a', 'b', 'c': "
+     r"encode the class names as integers first"),
+    # no feature column: a ZeroDivisionError before
+    ("no columns", None, None, r"X has no features \(shape \(20, 0\)\); at least one column"),
+    # NaN labels: "cannot convert float NaN to integer" before
+    (None, "nan label", None, r"y contains nan \(first at index 4\); labels must be integers"),
+    (None, "half label", None, r"y must contain integer class labels; got 1.5 at index 2"),
+    # a malformed validation_data: "too many values to unpack" before
+    (None, None, "three", r"validation_data must be a pair \(X_test, y_test\); got a tuple "
+                          r"of 3 items"),
+    (None, None, "array", r"validation_data must be a pair \(X_test, y_test\); got a ndarray "
+                          r"of shape \(20, 12\)"),
+    (None, None, "nan test label", r"y_test contains nan \(first at index 0\)"),
+    # finite but beyond float32: reported as "NaN or inf" before
+    ("1e300", None, None, r"X contains 1e\+300 \(first at row 2, column 1\): too large for "
+                          r"float32, whose largest value is 3.403e\+38"),
+])
+def test_bad_arrays_say_what_is_wrong(X_bad, y_bad, validation_data, message):
+    X, y = tiny_data(n=20)
+    if X_bad == "no columns":
+        X = X[:, :0]
+    elif X_bad == "1e300":
+        X = X.astype(np.float64)
+        X[2, 1] = 1e300
+    if isinstance(y_bad, np.ndarray):
+        y = y_bad
+    elif y_bad == "nan label":
+        y = y.astype(np.float64)
+        y[4] = np.nan
+    elif y_bad == "half label":
+        y = y.astype(np.float64)
+        y[2] = 1.5
+    data = {None: None, "three": (X, y, y), "array": X,
+            "nan test label": (X, np.full(20, np.nan))}[validation_data]
+    for n_classes in (None, 3):  # inferred from the labels, or given
+        with pytest.raises(ValueError, match=message):
+            MLP(hidden=(5,), epsilon=2, epochs=1, n_classes=n_classes).fit(
+                X, y, validation_data=data)
 
-    X, y = tiny_data(n=40)
-    model = MLP(hidden=(16, 16), topology="dense", epochs=1).fit(X, y)
-    previous = [weakref.ref(layer) for layer in model.layers_]
-    made = []
 
-    def dense_layer(*args):
-        made.append(all(ref() is None for ref in previous))
-        return real(*args)
-    real = model_module.dense_layer
-    monkeypatch.setattr(model_module, "dense_layer", dense_layer)
-    model.fit(X, y)
-    assert made == [True, True, True]
+def test_labels_of_other_integer_like_types_still_train():
+    X, y = tiny_data(n=20)
+    for labels in (y.astype(np.float64), y.astype(np.uint8), y.astype(object), list(y)):
+        model = MLP(hidden=(5,), epsilon=2, epochs=1, seed=3).fit(X, labels)
+        assert model.n_classes_ == 3
+
+
+# -- issue 17 item 6: a layer without connections ------------------------------------------
+def test_a_layer_without_connections_is_refused_with_the_numbers():
+    # epsilon * (n_in + n_out) = 0.001 * 28 = 0.028 expected connections -> 0: the model
+    # trained to chance level (10 % on ten classes) without a word before
+    with pytest.raises(ValueError, match=(
+            r"layer 0 \(12 -> 16\) would have no connection: epsilon=0.001 gives p = epsilon "
+            r"\(n_in \+ n_out\) / \(n_in n_out\) = 0.000146, i.e. 0.028 expected "
+            r"connections; epsilon >= 0.0357 gives at least one, epsilon >= 0.571 one per "
+            r"output neuron on average .*the output independent of the input")):
+        MLP(hidden=(16,), epsilon=0.001).build(12, 10)
+    with pytest.raises(ValueError, match=r"layer 1 \(400 -> 300\) would have no connection"), \
+            pytest.warns(UserWarning, match=r"layer 0 \(784 -> 400\) has only 1 connection"):
+        MLP(hidden=(400, 300), allocation="uniform", density=2e-6).build(784, 10)
+    X, y = tiny_data(n=20)
+    with pytest.raises(ValueError, match="would have no connection"):
+        MLP(hidden=(16,), epsilon=0.001).fit(X, y)
+    with pytest.warns(UserWarning, match="has only 1 connection"):  # the smallest suggested
+        model = MLP(hidden=(16,), epsilon=0.0357, epochs=1).fit(X, y)
+    assert model.nnz_[0] == 1
+
+
+def test_a_layer_with_fewer_connections_than_neurons_is_warned_about():
+    with pytest.warns(UserWarning, match=(
+            r"layer 0 \(12 -> 100\) has only 22 connection\(s\) for 100 output neurons, so at "
+            r"least 78 of them get no input: epsilon=0.2 .* epsilon >= 0.893 one per output")) as w:
+        MLP(hidden=(100,), epsilon=0.2).build(12, 3)
+    assert w[0].filename == __file__  # points at the caller
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the usual epsilon: nothing to say
+        MLP(hidden=(100, 100), epsilon=20).build(784, 10)
+        MLP(hidden=(100,), epsilon=1, topology="dst").build(784, 10)  # DST: dense by nature
+
+
+# -- issue 17 item 7: models too large for memory ------------------------------------------
+def test_a_model_too_large_for_memory_is_refused_with_the_figure_before_allocating():
+    # a MemoryError traceback from numpy before ("Unable to allocate 89.4 GiB ...")
+    with pytest.raises(ValueError, match=(
+            r"this model would need about [\d.]+ TiB of memory, more than the [\d.]+ [KMGT]iB of "
+            r"(available memory|SETCOURSE_MAX_MEMORY=.*) \(layer 0 \(784 -> 1000000000\), the "
+            r"largest: 2e\+10 connections, about [\d.]+ TiB; activations")):
+        MLP(hidden=(10**9,)).build(784, 10)
+    with pytest.raises(ValueError, match=r"would need about [\d.]+ PiB .*layer 0 \(784 -> "
+                                         r"1000000000000\)"):
+        MLP(hidden=10**12, topology="dense").build(784, 10)
+
+
+def test_widths_beyond_the_int32_index_are_refused(monkeypatch):
+    monkeypatch.setenv("SETCOURSE_MAX_MEMORY", "1000T")  # else the activations are too large
+    with pytest.raises(ValueError, match=r"layer 0 \(784 -> 3000000000\) has 3000000000 outputs; "
+                                         r"at most 2147483647 are supported"), \
+            pytest.warns(UserWarning, match="get no input"):
+        MLP(hidden=(3 * 10**9,), epsilon=1e-6).build(784, 10)
+
+
+def test_the_memory_limit_follows_the_setting(monkeypatch):
+    monkeypatch.setenv("SETCOURSE_MAX_MEMORY", "20M")
+    MLP(hidden=(300, 300)).build(784, 10)  # about 8 MB
+    with pytest.raises(ValueError, match=r"would need about [\d.]+ MiB of memory, more than the "
+                                         r"20 MiB of SETCOURSE_MAX_MEMORY=20M"):
+        MLP(hidden=(3000, 3000)).build(784, 10)
+    with pytest.raises(ValueError, match="SETCOURSE_MAX_MEMORY must be a size in bytes"):
+        monkeypatch.setenv("SETCOURSE_MAX_MEMORY", "lots")
+        MLP(hidden=(30,)).build(784, 10)
+
+
+@pytest.mark.parametrize("topology", ["set", "sparse_momentum", "dense", "dst"])
+def test_the_memory_estimate_is_an_upper_bound_of_what_a_fit_uses(topology):
+    # measured in a fresh process (peak RSS only grows): growth over build + 2 epochs
+    import subprocess
+    import sys
+    code = f"""if True:
+        import resource
+        import numpy as np
+        from setcourse import MLP
+        from setcourse._plan import activation_bytes, plan
+        X = np.random.default_rng(0).normal(size=(256, 1000)).astype(np.float32)
+        y = np.arange(256) % 10
+        MLP(hidden=(8,), topology={topology!r}, epochs=2).fit(X, y)  # compile, warm up
+        model = MLP(hidden=(3000,), topology={topology!r}, epsilon=300, epochs=2)
+        plans = plan(model, 1000, 10)
+        estimate = sum(p.bytes for p in plans) + activation_bytes(plans, 128)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        model.fit(X, y)
+        used = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
+        assert 0 < used <= estimate, (used, estimate)
+        print(used, estimate)
+    """
+    result = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr + result.stdout
+    used, estimate = map(int, result.stdout.split())
+    assert used > estimate / 4  # and not absurdly above it
