@@ -52,6 +52,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -61,7 +62,7 @@ import scipy.sparse as sp
 
 from .. import checks
 from ..checks import FAILED, MARKS, NOT_ATTEMPTED, PASSED, collect_verdicts
-from .build import HIDDEN_TESTS, exercise_of, find_root, notebooks_under
+from .build import HIDDEN_TESTS, exercise_of, find_root, notebooks_under, student_cell
 
 DEFAULT_TIMEOUT = 300
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -95,6 +96,7 @@ class NotebookResult:
     problem: str = ""
     graded_against: str = ""
     seconds: float = 0.0
+    answers: list = dataclasses.field(default_factory=list)  # written answers: read by hand
 
     @property
     def passed(self):
@@ -134,7 +136,7 @@ def _setcourse_grader(_request, _answer):
 
     def keep(array):
         key = "a%d" % len(arrays)
-        arrays[key] = numpy.ascontiguousarray(array)
+        arrays[key] = numpy.array(array, order="C")  # (ascontiguousarray makes 0-d 1-d)
         return key
 
     def other(value):
@@ -348,8 +350,10 @@ def decode(node, arrays):
         return value if value is None or type(value) in (bool, int, float, str) else None
     if kind == "nd":
         array = np.array(arrays[node["k"]])
-        if node.get("matrix"):
-            return np.asmatrix(array)
+        if node.get("matrix"):  # kept: the checkers have a hint for np.matrix
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", PendingDeprecationWarning)
+                return np.asmatrix(array)
         return array[()] if node.get("scalar") else array
     if kind == "sparse":
         shape = tuple(int(n) for n in node["shape"])
@@ -505,6 +509,31 @@ def trusted_notebook(path, nb, instructor=None, against=None):
                             "setup and exercise cells")
 
 
+def answer_of(cell):
+    """The name of a written-answer cell (metadata ``setcourse.answer``), or None."""
+    return cell.get("metadata", {}).get("setcourse", {}).get("answer")
+
+
+def written_answers(nb, trusted):
+    """``[{"answer", "status"}]``: is each written answer of ``trusted`` filled in ``nb``?
+
+    Not scored (a person reads them): ``written`` when the student's cell differs from the
+    placeholder of the student copy, else ``not written``.
+    """
+    found = []
+    for cell in trusted.cells:
+        name = answer_of(cell)
+        if not name:
+            continue
+        placeholder = student_cell(cell, name).source.strip()
+        mine = [c for c in nb.cells if answer_of(c) == name] or \
+            [c for c in nb.cells if c.get("id") == cell.get("id")]
+        text = mine[-1].source.strip() if mine else ""
+        written = bool(text) and text != placeholder
+        found.append({"answer": name, "status": "written" if written else "not written"})
+    return found
+
+
 def student_answer(nb, exercise, trusted_cell):
     """The student's cell for ``exercise``: the last one tagged with it, else the same id."""
     tagged = [cell for cell in nb.cells if cell.cell_type == "code" and exercise_of(cell) == exercise]
@@ -582,6 +611,7 @@ def check_notebook(path, timeout=DEFAULT_TIMEOUT, fast=False, instructor=None, a
     except Exception as exc:
         return NotebookResult(str(path), [], problem=f"not a readable notebook: {exc}")
     result = NotebookResult(str(path), [], [note] if note else [], "", str(trusted_path))
+    result.answers = written_answers(nb, trusted)
     exercises = exercises_of(trusted)
     known = {name for name, _, _ in exercises}
     extra = sorted({exercise_of(c) for c in nb.cells if exercise_of(c)} - known)
@@ -674,6 +704,10 @@ def format_result(result):
         lines.append(f"  {MARKS[exercise.status]} {exercise.exercise:<{width}}  {exercise.status}")
         if exercise.status == FAILED:
             lines.extend(f"      {detail}" for detail in exercise.details)
+    for answer in result.answers:
+        mark = "✎" if answer["status"] == "written" else MARKS[NOT_ATTEMPTED]
+        lines.append(f"  {mark} {answer['answer']}  {answer['status']}"
+                     + (" (not scored: read it)" if answer["status"] == "written" else ""))
     if result.exercises:
         lines.append(f"  score: {result.passed}/{len(result.exercises)}")
     elif not result.problem:

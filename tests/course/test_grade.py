@@ -332,3 +332,53 @@ def test_instructor_notebooks_get_full_marks_and_student_copies_none(tmp_path):
                                              path.relative_to(ROOT / "course")).resolve())
         assert all(e.status == "not attempted" for e in result.exercises), \
             course.format_result(result)
+
+
+def test_written_answers_are_listed_not_scored():
+    nb = fixture_notebook()
+    think = next(cell for cell in nb.cells if cell.get("id") == "think")
+    think.metadata["setcourse"] = {"answer": "why_sign"}
+    student = course.student_notebook(nb, "m/x.ipynb")
+    assert grade.written_answers(nb, nb) == [{"answer": "why_sign", "status": "written"}]
+    assert grade.written_answers(student, nb) == [{"answer": "why_sign", "status": "not written"}]
+    next(c for c in student.cells if c.get("id") == "think").source += "\nBecause of balance."
+    assert grade.written_answers(student, nb) == [{"answer": "why_sign", "status": "written"}]
+    text = grade.format_result(grade.NotebookResult("x.ipynb", [], answers=[
+        {"answer": "why_sign", "status": "written"}]))
+    assert "✎ why_sign  written (not scored: read it)" in text
+
+
+def test_answers_keep_their_type_and_shape_across_the_process_boundary(tmp_path):
+    """The kernel's encoder and the grader's decoder, run here: every kind of answer."""
+    import pickle
+
+    import scipy.sparse as sp
+    namespace = {}
+    exec(grade.KERNEL_HELPER, namespace)
+    values = {
+        "scalar": np.float64(0.25), "zero_d": np.array(3), "bool_mask": np.array([True, False]),
+        "matrix": np.asmatrix([[1, 2]]), "csr": sp.csr_matrix(np.eye(3)),
+        "nested": {"a": [1, 2.5, None, "x"], "b": (np.arange(2), True)}, "none": None,
+        "object": object(),
+    }
+    for name, value in values.items():
+        namespace[name] = lambda value=value, *args: value
+        request, answer = tmp_path / f"{name}.pkl", tmp_path / f"{name}.npz"
+        request.write_bytes(pickle.dumps((name, ())))
+        namespace["_setcourse_grader"](str(request), str(answer))
+        reply, arrays = grade.read_answer(answer)
+        got = grade.decode(reply["result"], arrays)
+        if name in ("scalar", "zero_d", "bool_mask"):
+            assert type(got) is type(value) and np.shape(got) == np.shape(value), name
+            assert np.array_equal(got, value) and got.dtype == value.dtype, name
+        elif name == "matrix":
+            assert isinstance(got, np.matrix) and got.tolist() == [[1, 2]]
+        elif name == "csr":
+            assert sp.issparse(got) and got.format == "csr" and (got != value).nnz == 0
+        elif name == "nested":
+            assert got["a"] == [1, 2.5, None, "x"] and isinstance(got["b"], tuple)
+            assert np.array_equal(got["b"][0], [0, 1]) and got["b"][1] is True
+        elif name == "object":
+            assert isinstance(got, grade.Opaque) and "builtins.object" in repr(got)
+        else:
+            assert got is None
