@@ -311,3 +311,20 @@ def test_partial_fit_is_one_update_per_call():
     assert not np.array_equal(before, dense_state(model)[0]) and model.step_ == 2
     with pytest.raises(ValueError, match="X has 35 features"):
         model.partial_fit(X[:5, 1:])
+
+
+def test_the_library_callbacks_hang_off_the_rbm():
+    from setcourse.analysis.degrees import InitialDegrees
+    from setcourse.analysis.input_connectivity import InputConnectivity
+    from setcourse.monitor import Monitor
+
+    X, _ = data()
+    monitor, initial, inputs = Monitor(interval=0.05), InitialDegrees(), InputConnectivity((6, 6))
+    model = small(epochs=3).fit(X, callbacks=[monitor, initial, inputs])
+    result = monitor.result()
+    assert result.n_parameters == model.nnz_ + 16 and result.dense_n_parameters == 36 * 16 + 16
+    assert result.label == "set 36-16"
+    (start,) = initial.degrees_
+    assert start.degrees("in").sum() == model.nnz_
+    assert len(inputs.before_) == 3 and inputs.before_[0].shape == (36,)
+    np.testing.assert_array_equal(inputs.after_[-1], model.visible_degrees())
