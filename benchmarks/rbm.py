@@ -60,20 +60,27 @@ def original_protocol(topology, epochs, seed, sample_visible=False, final_prune=
 
 
 def load_coil20(args):
-    """``X`` (1440, 1024) float32 in [0, 1] from ``--data`` (a .mat file or its folder)."""
+    """``(X_train, X_test)`` float32 in [0, 1], split as the original splits COIL20.
+
+    ``--data``: the raw ``COIL20.mat`` (or its folder), pixels in the file's order, split here.
+    Otherwise ``setcourse.data.load("coil20")``, which comes with that split (its images are
+    turned upright: the same pixels in another order, which an RBM does not see).
+    """
     if args.data:
         import scipy.io as sio
         path = args.data
         if os.path.isdir(path):
             path = os.path.join(path, "COIL20.mat")
         X = np.asarray(sio.loadmat(path)["X"], dtype=np.float32)
+        X_train, X_test = original_split(X, args.seed)
     else:
-        from setcourse.data import load  # the registry's copy, once it has COIL20
-        X = np.concatenate([load("coil20", data_dir=args.data_dir).X_train,
-                            load("coil20", data_dir=args.data_dir).X_test])
-    if X.min() < 0 or X.max() > 1:
-        raise SystemExit(f"COIL20 values must be in [0, 1]; got {X.min()} .. {X.max()}")
-    return X
+        from setcourse.data import load
+        data = load("coil20", preprocess=None, data_dir=args.data_dir)
+        X_train, X_test = data.X_train, data.X_test
+    for X in (X_train, X_test):
+        if X.min() < 0 or X.max() > 1:
+            raise SystemExit(f"COIL20 values must be in [0, 1]; got {X.min()} .. {X.max()}")
+    return X_train, X_test
 
 
 def original_split(X, seed=0):
@@ -101,7 +108,7 @@ def reconstruction_part(X_train, X_test, models, epochs, seed, quote_original=Tr
         model.set_params(warm_start=True).fit(X_train, validation_data=X_test)
         curve = model.history_["test_reconstruction_error"]
         train_s, epoch_s = train_seconds(model.history_)
-        rows[topology] = {"curve": curve, "nnz": model.history_["nnz"][0],
+        rows[topology] = {"curve": curve, "nnz": int(start_degrees.sum()),
                           "final_nnz": model.nnz_, "seconds_train": train_s,
                           "seconds_epoch": epoch_s,
                           "hidden_degrees_start": start_degrees.tolist(),
@@ -227,10 +234,9 @@ def main(argv=None):
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     if args.synthetic:
         rng = np.random.default_rng(args.seed)
-        X = (rng.random((96, 64)) < 0.3).astype(np.float32)
+        X_train, X_test = original_split((rng.random((96, 64)) < 0.3).astype(np.float32))
     else:
-        X = load_coil20(args)
-    X_train, X_test = original_split(X, args.seed)
+        X_train, X_test = load_coil20(args)
     results = {"epochs": args.epochs, "n_train": int(X_train.shape[0]),
                "n_test": int(X_test.shape[0])}
     if not args.skip_reconstruction:
