@@ -5,9 +5,10 @@ and after the evolution step, as two boolean arrays. :class:`RewiringRecorder` k
 block of the last step that changed it (a callback; cheap: one sparse slice per epoch).
 """
 import numpy as np
+import scipy.sparse as sp
 
 from ..callbacks import Callback
-from .pattern import network_layers
+from .pattern import dense_layer_mask, is_engine_layer, layer_shape, network_layers
 
 __all__ = ["RewiringRecorder", "block_pattern", "centre_block"]
 
@@ -24,13 +25,35 @@ def centre_block(n_in, n_out, size=40):
 
 
 def block_pattern(layer, inputs, outputs):
-    """Boolean ``(len(inputs), len(outputs))`` array: which connections of the block exist."""
-    weights = layer.to_scipy() if hasattr(layer, "to_scipy") else layer
-    block = weights.tocsr()[inputs, :][:, outputs] if hasattr(weights, "tocsr") \
-        else np.asarray(weights)[inputs, outputs]
-    if hasattr(block, "toarray"):
-        return block.toarray() != 0
-    return np.asarray(block) != 0
+    """Boolean ``(len(inputs), len(outputs))`` array: which connections of the block exist.
+
+    A stored connection counts even when its weight is exactly 0 (``regrow_init="zero"``
+    regrows at 0): the pattern comes from the layer's structure, not from its values.
+    """
+    n_in, n_out = layer_shape(layer)
+    rows = np.arange(n_in)[inputs]
+    cols = np.arange(n_out)[outputs]
+    pattern = np.zeros((rows.size, cols.size), dtype=bool)
+    if hasattr(layer, "positions") and getattr(layer, "sparse", False):
+        positions = layer.positions()  # out * n_in + in
+        outs, ins = np.divmod(positions, n_in)
+    elif is_engine_layer(layer) and not layer.sparse:
+        mask = dense_layer_mask(layer)  # (n_out, n_in) or None when fully connected
+        if mask is None:
+            pattern[:] = True
+            return pattern
+        outs, ins = np.nonzero(mask)
+    else:
+        matrix = layer.to_scipy() if hasattr(layer, "to_scipy") else layer
+        if sp.issparse(matrix):
+            coo = sp.coo_matrix(matrix)  # explicit zeros stay stored connections
+            ins, outs = coo.row, coo.col
+        else:
+            ins, outs = np.nonzero(np.asarray(matrix))
+    keep = ((ins >= rows[0]) & (ins <= rows[-1]) & (outs >= cols[0]) & (outs <= cols[-1])
+            if rows.size and cols.size else np.zeros(ins.shape, dtype=bool))
+    pattern[ins[keep] - rows[0], outs[keep] - cols[0]] = True
+    return pattern
 
 
 class RewiringRecorder(Callback):

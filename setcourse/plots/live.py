@@ -82,6 +82,11 @@ def _blit(figure):
     return figure._setcourse_blit
 
 
+def _title_text(figure, size=FONT + 1, x=0.5, ha="center"):
+    """A figure-level title (drawn on its own when blitting; axes titles are not)."""
+    return figure.text(x, 0.985, "", ha=ha, va="top", fontsize=size)
+
+
 def _round_limits(low, high, step=5.0):
     """Percent limits rounded outwards to ``step`` (so they rarely change between epochs)."""
     low = max(0.0, np.floor((low - 1) / step) * step)
@@ -108,7 +113,7 @@ class LiveCurves:
         self._signature = None
         self._limits = None
         self._blit = _blit(self.figure)
-        self._title = self.ax.set_title("", fontsize=FONT + 1)
+        self._title = _title_text(self.figure)
         self.update([])
 
     def update(self, runs, title="Test accuracy per epoch", epochs=None):
@@ -121,8 +126,8 @@ class LiveCurves:
         if signature != self._signature:  # a run was added or the list cleared: new lines
             ax.cla()
             self._blit.invalidate()
+            self._limits = None  # cla() reset the axis limits
             _style(ax)
-            self._title = ax.set_title("", fontsize=FONT + 1)
             ax.set_xlabel("epoch", fontsize=FONT)
             ax.set_ylabel(self.metric_label, fontsize=FONT)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -194,14 +199,15 @@ class LiveDegrees:
             ax.plot(k[shown], expected[shown], "-", color=points.get_color(), lw=1, alpha=0.7)
             self._points.append(points)
         self.axes[0].plot([], [], "-", color="grey", lw=1, label="Erdős–Rényi (binomial)")
-        self.axes[0].legend(fontsize=FONT - 2, loc="lower left", framealpha=0.8)
+        self.axes[0].legend(fontsize=FONT - 2, loc="upper left", framealpha=0.8)
         # Limits fixed for the run around the Erdős–Rényi bulk, so the background is reused.
         for ax, group in ((self.axes[0], layers[:-1]), (self.axes[1], layers[-1:])):
             means = [n_trials * p for _, n_trials, p, _ in group] or [1.0]
             neurons = max(n for *_, n in group) if group else 1
             ax.set_xlim(max(0.8, min(means) / 4), max(4.0, max(means) * 5))
             ax.set_ylim(0.4 / neurons, 1.0)
-        self._title = self.figure.suptitle("", fontsize=FONT + 1)
+        if not hasattr(self, "_title"):
+            self._title = _title_text(self.figure)
         self._blit.dynamic = [*self._points, self._title]
         self._blit.invalidate()
 
@@ -231,7 +237,7 @@ class LiveConnectivity:
         self._vmax = None
         self._line = None
         self._blit = _blit(self.figure)
-        self._title = self.ax.set_title("", fontsize=FONT, loc="left")
+        self._title = _title_text(self.figure, FONT, x=0.03, ha="left")
 
     def update(self, image, vmax, title):
         """``image``: ``(height, width)`` counts, or 1-D for data without an image shape."""
@@ -244,7 +250,6 @@ class LiveConnectivity:
                 self.ax.set_xlabel("input feature index", fontsize=FONT)
                 self.ax.set_ylabel("connections", fontsize=FONT)
                 _style(self.ax)
-                self._title = self.ax.set_title("", fontsize=FONT, loc="left")
                 self._blit.dynamic = [self._line, self._title]
             self._line.set_ydata(image)
             if vmax != self._vmax:
@@ -261,7 +266,6 @@ class LiveConnectivity:
             colorbar.set_label("connections per pixel (fixed scale)", fontsize=FONT - 1)
             self.ax.set_xticks([])
             self.ax.set_yticks([])
-            self._title = self.ax.set_title("", fontsize=FONT, loc="left")
             self._blit.dynamic = [self._image, self._title]
             self._blit.invalidate()
             self._vmax = vmax
@@ -290,11 +294,11 @@ class LiveRewiring:
 
     def __init__(self, width=3.0, height=3.3):
         self.figure = _fixed_figure(width, height)
-        self.ax = self.figure.add_axes((0.17, 0.12, 0.78, 0.7))
+        self.ax = self.figure.add_axes((0.19, 0.13, 0.76, 0.68))
         self._image = None
         self._extent = None
         self._blit = _blit(self.figure)
-        self._title = self.ax.set_title("", fontsize=FONT)
+        self._title = _title_text(self.figure, FONT, x=0.03, ha="left")
 
     def update(self, before, after, title, xlabel="hidden neuron (index)",
                ylabel="input pixel (index)", origin=(0, 0)):
@@ -308,7 +312,6 @@ class LiveRewiring:
             self.ax.set_xlabel(xlabel, fontsize=FONT)
             self.ax.set_ylabel(ylabel, fontsize=FONT)
             self.ax.tick_params(labelsize=FONT - 1)
-            self._title = self.ax.set_title("", fontsize=FONT)
             self._blit.dynamic = [self._image, self._title]
             self._blit.invalidate()
             self._extent = extent

@@ -74,16 +74,17 @@ def plot_parameters(models, labels=None, title=None):
     width = 0.38
     for ax, actual, dense, scale, fmt in (
             (count_ax, figures[:, 0], figures[:, 1], 1.0, "{:,.0f}"),
-            (memory_ax, figures[:, 2], figures[:, 3], 1.0 / MIB, "{:.3g}")):
+            (memory_ax, figures[:, 2], figures[:, 3], 1.0 / MIB, "{:.2f}")):
         bars = ax.bar(x - width / 2, actual * scale, width, label="this model")
-        ax.bar_label(bars, [fmt.format(v * scale) for v in actual], fontsize="x-small")
+        ax.bar_label(bars, [fmt.format(v * scale) for v in actual], fontsize=9)
         bars = ax.bar(x + width / 2, dense * scale, width, label="dense equivalent")
-        ax.bar_label(bars, [fmt.format(v * scale) for v in dense], fontsize="x-small")
-        ax.set_xticks(x, [f"{label}\n({d / a:.1f}x smaller)" if a else label
-                          for label, a, d in zip(labels, actual, dense)], fontsize="small")
+        ax.bar_label(bars, [fmt.format(v * scale) for v in dense], fontsize=9)
+        ax.set_xticks(x, [label if not a else f"{label}\n({d / a:.1f}x smaller)" if d >= a
+                          else f"{label}\n({a / d:.2f}x larger)"
+                          for label, a, d in zip(labels, actual, dense)], fontsize=9)
         ax.margins(y=0.15)
         ax.grid(alpha=0.3, axis="y")
-        ax.legend(fontsize="x-small")
+        ax.legend(fontsize=9)
         ax.set_xlabel("model")
     count_ax.set_ylabel("parameters: weights + biases (count)")
     count_ax.set_title("parameter count")

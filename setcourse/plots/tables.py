@@ -25,6 +25,7 @@ def results_rows(models, resources=None, baseline=None):
         row = dict(name=name, test_accuracy=float(history["test_accuracy"][-1]),
                    seconds_per_epoch=float(np.mean(history["seconds_epoch"])),
                    connections=int(sum(model.nnz_)),
+                   parameters=int(sum(layer.nnz + layer.n_out for layer in model.layers_)),
                    parameter_bytes=int(model.parameter_bytes()))
         if reference:
             row["of_baseline"] = row["connections"] / reference
@@ -37,20 +38,24 @@ def results_rows(models, resources=None, baseline=None):
 def results_table(models, resources=None, baseline=None):
     """:func:`results_rows` as aligned text, one line per model (print it).
 
-    Columns: test accuracy, s/epoch, connections, (share of the baseline's connections),
-    parameter memory in MB (values, indices, biases) and (peak RSS in MiB).
+    Columns: test accuracy, s/epoch, connections (weights), (share of the baseline's
+    connections), parameters (weights + biases, as :func:`~setcourse.plots.plot_parameters`
+    counts them), parameter memory in MiB (values, indices, biases; the chart's unit) and
+    (peak RSS in MiB). Two spaces between columns, so the headers never run together.
     """
     rows = results_rows(models, resources, baseline)
     width = max([len("model")] + [len(row["name"]) for row in rows])
-    columns = [("test accuracy", 14, lambda r: f"{r['test_accuracy']:14.1%}"),
+    columns = [("test accuracy", 13, lambda r: f"{r['test_accuracy']:13.1%}"),
                ("s/epoch", 8, lambda r: f"{r['seconds_per_epoch']:8.2f}"),
                ("connections", 12, lambda r: f"{r['connections']:12,}")]
     if rows and "of_baseline" in rows[0]:
-        columns.append((f"of {baseline}", 9, lambda r: f"{r['of_baseline']:9.1%}"))
-    columns.append(("param. MB", 10, lambda r: f"{r['parameter_bytes'] / 1e6:10.2f}"))
+        columns.append((f"of {baseline}", max(9, len(f"of {baseline}")),
+                        lambda r: f"{r['of_baseline']:{max(9, len(f'of {baseline}'))}.1%}"))
+    columns.append(("parameters", 12, lambda r: f"{r['parameters']:12,}"))
+    columns.append(("param. MiB", 10, lambda r: f"{r['parameter_bytes'] / MIB:10.2f}"))
     if resources is not None:
-        columns.append(("peak RSS MiB", 13, lambda r: f"{r['peak_rss_bytes'] / MIB:13.0f}"))
-    lines = [" ".join([f"{'model':>{width}}"] + [f"{title:>{size}}" for title, size, _ in columns])]
+        columns.append(("peak RSS MiB", 12, lambda r: f"{r['peak_rss_bytes'] / MIB:12.0f}"))
+    lines = ["  ".join([f"{'model':>{width}}"] + [f"{title:>{size}}" for title, size, _ in columns])]
     for row in rows:
-        lines.append(" ".join([f"{row['name']:>{width}}"] + [cell(row) for _, _, cell in columns]))
+        lines.append("  ".join([f"{row['name']:>{width}}"] + [cell(row) for _, _, cell in columns]))
     return "\n".join(lines)

@@ -152,15 +152,17 @@ class SETDashboard(BackgroundTrainer):
         self.connectivity = _image_widget(self._connectivity_panel.figure,
                                           "setcourse-connectivity")
         self.rewiring = _image_widget(self._rewiring_panel.figure, "setcourse-rewiring")
-        self.feature_text = widgets.HTML(layout=widgets.Layout(width="300px"))
+        self.feature_text = widgets.HTML(layout=widgets.Layout(width="375px"))
         self.feature_text.add_class("setcourse-feature-selection")
+        self.runs_text = widgets.HTML(layout=widgets.Layout(width="375px"))
+        self.runs_text.add_class("setcourse-runs")
         self.frame_slider = widgets.IntSlider(value=0, min=0, max=0, description="frame",
                                               disabled=True, continuous_update=True,
-                                              layout=widgets.Layout(width="290px"),
-                                              style={"description_width": "50px"})
+                                              layout=widgets.Layout(width="250px"),
+                                              style={"description_width": "45px"})
         self.frame_slider.add_class("setcourse-frame")
         self.player = widgets.Play(value=0, min=0, max=0, interval=300, disabled=True,
-                                   layout=widgets.Layout(width="110px"))
+                                   layout=widgets.Layout(width="150px"))
         widgets.jslink((self.player, "value"), (self.frame_slider, "value"))
         self.frame_slider.observe(self._on_frame_change, names="value")
 
@@ -179,8 +181,9 @@ class SETDashboard(BackgroundTrainer):
             widgets.HBox([self.train_button, self.stop_button]),
             widgets.HBox([self.clear_button, self.gif_button]), self.progress])
         self.status.layout = widgets.Layout(min_height="22px")
-        scrub = widgets.VBox([widgets.HBox([self.player, self.frame_slider]), self.feature_text],
-                             layout=widgets.Layout(width="310px"))
+        scrub = widgets.VBox([widgets.HBox([self.player, self.frame_slider]), self.feature_text,
+                              self.runs_text],
+                             layout=widgets.Layout(width="385px"))
         self.widget = widgets.VBox([
             widgets.HBox([sliders, buttons]),
             self.zeta_note, self.status, self.background_note,
@@ -217,20 +220,35 @@ class SETDashboard(BackgroundTrainer):
     def _show_zeta_note(self, _change=None):
         one = int(self.controls["epochs"].value) == 1
         text = html.escape(ZETA_NOTE)
-        self.zeta_note.value = (f"<small>{'<b>⚠ ' if one else 'ⓘ '}{text}"
+        self.zeta_note.value = (f"<small>{'<b>Warning: ' if one else 'Note: '}{text}"
                                 f"{'</b>' if one else ''} Hover over a slider for what it "
                                 f"does.</small>")
 
     def _on_clear_click(self, _button=None):
         self.clear_runs()
 
+    def _show_runs(self, current=None):
+        """The runs on the learning-curve plot, as text (final test accuracy of each)."""
+        runs = list(self.past_runs_) + ([current] if current else [])
+        items = "".join(f"<li>{html.escape(label)}: "
+                        f"{100 * values[-1]:.1f} %</li>" if len(values) else
+                        f"<li>{html.escape(label)}: training…</li>" for label, values in runs)
+        self.runs_text.value = (f"<div style='font-size:12px'><b>On the curves</b> "
+                                f"({len(runs)} run{'s' if len(runs) != 1 else ''}):"
+                                f"<ol style='margin:0;padding-left:18px'>{items}</ol></div>"
+                                if runs else "")
+
     def clear_runs(self):
         """Forget the earlier runs (the learning-curve plot keeps only the current one)."""
         self.past_runs_ = []
         state = self._run_state
-        current = [] if state is None else [(state["label"], list(state["accuracy"]))]
+        current = ([(state["label"], list(state["accuracy"]))]
+                   if state is not None and self.is_training else [])
         with self._panel_lock:
-            self.curves.value = panel_png(self._curves_panel.update(current).figure)
+            self.curves.value = panel_png(self._curves_panel.update(
+                current, title="Test accuracy per epoch" if current else
+                "Test accuracy per epoch: runs cleared").figure)
+        self._show_runs(current[0] if current else None)
 
     def _run_label(self, values, run):
         parts = [f"ε {values['epsilon']:.0f}", f"ζ {values['zeta']:.2f}",
@@ -272,9 +290,10 @@ class SETDashboard(BackgroundTrainer):
                 first = (f"pixels ({n_in})", n_out, density, n_in)
                 first_mean = density * n_out
         specs.append(first)
-        # Colour scale fixed for the run, from the Erdős–Rényi start: room for connections
-        # to pile up on the busiest pixels (3x the mean, at least mean + 5 sd).
-        vmax = float(max(np.ceil(3 * first_mean), np.ceil(first_mean + 5 * np.sqrt(first_mean)),
+        # Colour scale fixed for the run, from the Erdős–Rényi start: twice the mean (at
+        # least mean + 4 sd), so pixels that gain or lose connections stand out; more is
+        # shown as the top colour (the colour bar's arrow).
+        vmax = float(max(np.ceil(2 * first_mean), np.ceil(first_mean + 4 * np.sqrt(first_mean)),
                          2))
         self._run_state = dict(label=self._run_label(values, self.runs_), accuracy=[],
                                variance=feature_variance(X), vmax=vmax, values=values,
@@ -313,6 +332,7 @@ class SETDashboard(BackgroundTrainer):
         specs = state["layer_specs"]
         values = state["values"]
         runs = self.past_runs_ + [(state["label"], [])]
+        self._show_runs(runs[-1])
         with self._panel_lock:
             self.curves.value = panel_png(self._curves_panel.update(
                 runs, title="Test accuracy per epoch: building the network…",
@@ -350,8 +370,8 @@ class SETDashboard(BackgroundTrainer):
                 removed, added = int((before & ~after).sum()), int((~before & after).sum())
                 self.rewiring.value = panel_png(self._rewiring_panel.update(
                     before, after,
-                    f"SET step after epoch {step_epoch + 1}, first layer\n"
-                    f"kept (grey) · removed (red) −{removed} · added (green) +{added}",
+                    f"SET step after epoch {step_epoch + 1} (first layer)\n"
+                    f"grey kept · red removed −{removed} · green added +{added}",
                     origin=(block[0].start, block[1].start)).figure)
 
     def _rewiring_waiting(self):
@@ -400,6 +420,7 @@ class SETDashboard(BackgroundTrainer):
         self._drawer.flush()
         state = self._run_state
         self.past_runs_.append((state["label"], list(model.history_["test_accuracy"])))
+        self._show_runs()
         last = len(self.frames_) - 1
         self.frame_slider.max = self.player.max = max(last, 0)
         self.frame_slider.disabled = self.player.disabled = last < 1

@@ -157,7 +157,7 @@ class BackgroundTrainer:
         self.train_button.on_click(self._on_train_click)
         self.stop_button.on_click(self._on_stop_click)
         self.background_note = widgets.HTML(
-            f"<small>⏵ {html.escape(BACKGROUND_NOTE)}</small>")
+            f"<small><b>Note:</b> {html.escape(BACKGROUND_NOTE)}</small>")
         self.background_note.add_class("setcourse-background-note")
         self._drawer = Drawer(self._render)
         self._lock = threading.Lock()

@@ -161,5 +161,9 @@ def test_results_table_has_one_aligned_line_per_model(digits):
     lines = plots.results_table(models, baseline="dense").splitlines()
     assert len(lines) == 3 and len({len(line) for line in lines}) == 1
     assert "of dense" in lines[0] and "peak RSS" not in lines[0]
+    # Headers apart, and the chart's counts and units: parameters = weights + biases, MiB.
+    assert "  connections  " in lines[0] and "param. MiB" in lines[0]
+    assert rows[1]["parameters"] == sum(l.nnz + l.n_out for l in models["set"].layers_)
+    assert f"{rows[1]['parameters']:,}" in lines[2]
     with pytest.raises(ValueError, match="baseline"):
         plots.results_rows(models, baseline="rigl")

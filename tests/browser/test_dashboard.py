@@ -1,8 +1,11 @@
 """The SET dashboard of module 02 in a real browser: JupyterLab + Debian's Chromium via Playwright.
 
-Runs the student copy of the 02 notebook top to bottom in JupyterLab, moves the ε slider,
-presses Train and checks that the run finishes, the learning curves are redrawn and the
-number of connections shown is the Erdős–Rényi count for the new ε. Without Chromium the
+Runs the student copy of the 02 notebook top to bottom in JupyterLab at 1400 × 900, moves
+the ε, ζ and dropout sliders, presses Train and checks that the degree histogram and the
+input-connectivity frame change from epoch to epoch while it trains, that the first run stays
+on the curves beside the second, that the dashboard fits the screen, that the frames can be
+scrubbed after the run and that the number of connections shown is the Erdős–Rényi count for
+the new ε. Screenshots go to ``tests/browser/artifacts/``. Without Chromium the
 test is skipped; with ``SETCOURSE_REQUIRE_BROWSER=1`` (set by CI) that is a failure.
 ``SETCOURSE_BROWSER_NOTEBOOK`` may point at another notebook with a dashboard (debugging).
 """
@@ -255,6 +258,42 @@ def run_all_cells(page):
         return False
 
 
+def drag_slider(page, css, fraction):
+    """Drag the handle of the ipywidgets slider with class ``css`` by ``fraction`` of its track;
+    returns (value before, value after) read from its readout."""
+    slider = page.locator(f".{css}").first
+    slider.scroll_into_view_if_needed()
+    readout = slider.locator(".widget-readout")
+    before = float(readout.inner_text())
+    handle = slider.locator(".noUi-handle").first
+    track = slider.locator(".noUi-target, .slider-container").first
+    box, track_box = handle.bounding_box(), track.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + fraction * track_box["width"], y, steps=8)
+    page.mouse.up()
+    after = wait_until(lambda: (float(readout.inner_text()) != before
+                                and float(readout.inner_text())), 10, f"the {css} readout to change",
+                       page)
+    return before, after
+
+
+def watch_images(page, selectors, until, seconds, poll=0.05):
+    """Digests of the images seen while ``until()`` is false: {selector: [distinct digests]}."""
+    seen = {selector: [] for selector in selectors}
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for selector in selectors:
+            digest = image_digest(page, selector)
+            if digest and (not seen[selector] or seen[selector][-1] != digest):
+                seen[selector].append(digest)
+        if until():
+            break
+        page.wait_for_timeout(poll * 1000)
+    return seen
+
+
 @pytest.mark.slow
 def test_dashboard_trains_with_a_new_epsilon(lab, chromium):
     from playwright.sync_api import sync_playwright
@@ -264,7 +303,8 @@ def test_dashboard_trains_with_a_new_epsilon(lab, chromium):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS,
                                              headless=True)
-        page = browser.new_page(viewport={"width": 1400, "height": 1400})
+        # The screen of the room's laptops and projector.
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
         try:
             page.goto(f"{base}/lab/tree/{notebook.as_posix()}", wait_until="domcontentloaded")
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
@@ -282,7 +322,6 @@ def test_dashboard_trains_with_a_new_epsilon(lab, chromium):
 
             dashboard = page.locator(".setcourse-dashboard").first
             dashboard.wait_for(timeout=60_000)
-            dashboard.scroll_into_view_if_needed()
             status = page.locator(".setcourse-status").first
             wait_until(lambda: "Finished" in status.inner_text(), 60,
                        "the headless run of the dashboard to finish", page)
@@ -290,35 +329,38 @@ def test_dashboard_trains_with_a_new_epsilon(lab, chromium):
             curves_before = image_digest(page, "img.setcourse-curves")
             assert curves_before, "the learning-curve image is empty after the first run"
 
-            # Move the ε slider: drag its handle to the right, then read the new value.
-            slider = page.locator(".setcourse-epsilon").first
-            readout = slider.locator(".widget-readout")
-            epsilon_before = float(readout.inner_text())
-            handle = slider.locator(".noUi-handle").first
-            track = slider.locator(".noUi-target, .slider-container").first
-            box, track_box = handle.bounding_box(), track.bounding_box()
-            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-            page.mouse.down()
-            page.mouse.move(box["x"] + box["width"] / 2 + 0.15 * track_box["width"],
-                            box["y"] + box["height"] / 2, steps=8)
-            page.mouse.up()
-            epsilon = wait_until(
-                lambda: (float(readout.inner_text()) != epsilon_before
-                         and float(readout.inner_text())), 10, "the ε readout to change", page)
+            # Move ε, ζ and dropout, as a student would.
+            epsilon_before, epsilon = drag_slider(page, "setcourse-epsilon", 0.15)
+            _, zeta = drag_slider(page, "setcourse-zeta", -0.2)
+            _, dropout = drag_slider(page, "setcourse-dropout", -0.2)
 
+            # The top of the dashboard at the top of the screen: everything must fit 1400 x 900.
+            dashboard.evaluate("element => element.scrollIntoView({block: 'start'})")
+            box = dashboard.bounding_box()
             page.locator(".setcourse-train").first.click()
+            clicked = time.monotonic()
+
             def new_run_finished():
                 text = status.inner_text()
                 return text if "Finished" in text and text != status_before else ""
 
+            seen = watch_images(page, ["img.setcourse-degrees", "img.setcourse-connectivity",
+                                       "img.setcourse-curves"], new_run_finished, SECONDS_TO_TRAIN)
             status_after = wait_until(new_run_finished, SECONDS_TO_TRAIN, "the new run to finish",
                                       page)
+            run_seconds = time.monotonic() - clicked
             curves_after = wait_until(lambda: image_digest(page, "img.setcourse-curves"), 10,
                                       "the learning curves", page)
-            dashboard.scroll_into_view_if_needed()
+            runs_text = page.locator(".setcourse-runs").first.inner_text()
             screenshot = ARTIFACTS / "dashboard.png"
             page.screenshot(path=str(screenshot), full_page=False)
             dashboard.screenshot(path=str(ARTIFACTS / "dashboard-widget.png"))
+            # Scrub back to the first frame after the run.
+            frame_before = image_digest(page, "img.setcourse-connectivity")
+            page.locator(".setcourse-frame .noUi-handle, .setcourse-frame input").first.focus()
+            page.keyboard.press("Home")
+            scrubbed = wait_until(lambda: image_digest(page, "img.setcourse-connectivity")
+                                  != frame_before, 10, "the scrubbed frame", page)
         except Exception:
             # What the browser showed when it went wrong, for whoever reads the CI log.
             page.screenshot(path=str(ARTIFACTS / "failure.png"), full_page=True)
@@ -326,7 +368,17 @@ def test_dashboard_trains_with_a_new_epsilon(lab, chromium):
         finally:
             browser.close()
 
+    (ARTIFACTS / "timings.json").write_text(json.dumps(
+        {"train_click_to_finished_s": run_seconds, "status": status_after,
+         "distinct_images": {k: len(v) for k, v in seen.items()}}, indent=1))
     assert curves_after != curves_before, "the learning-curve image did not change"
+    # Redrawn while it trained: more than one degree histogram and connectivity frame.
+    assert len(seen["img.setcourse-degrees"]) >= 3, seen
+    assert len(seen["img.setcourse-connectivity"]) >= 3, seen
+    assert "2 runs" in runs_text and "run 1" in runs_text and "run 2" in runs_text, runs_text
+    assert f"ζ {zeta:.2f}" in runs_text and f"dropout {dropout:.2f}" in runs_text, runs_text
+    assert box["height"] <= 900 - 60 and box["width"] <= 1400, f"dashboard is {box}"
+    assert scrubbed
     nnz = re.search(r"nnz=(\d+)", status_after)
     layers = re.search(r"layers=(\d+(?:-\d+)+)", status_after)
     assert nnz and layers, f"status line lacks nnz=... or layers=...: {status_after!r}"

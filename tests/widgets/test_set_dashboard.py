@@ -161,8 +161,10 @@ def test_feature_selection_number_matches_the_analysis(digits):
     assert board.feature_selection_[-1] == expected
 
 
-def test_rewiring_view_shows_a_set_step(digits):
-    board = dashboard(digits, epochs=2)
+@pytest.mark.parametrize("regrow_init", ["init", "zero"])
+def test_rewiring_view_shows_a_set_step(digits, regrow_init):
+    # Zero-initialised regrowth: the added connections have weight 0 and still count.
+    board = dashboard(digits, epochs=2, regrow_init=regrow_init)
     board.train(background=False)
     recorder = board._rewiring
     assert recorder.epoch_ == 0 and recorder.steps_ == 1  # one step: after epoch 1 of 2
@@ -171,9 +173,9 @@ def test_rewiring_view_shows_a_set_step(digits):
 
 def test_zeta_note_warns_for_one_epoch(digits):
     board = dashboard(digits)
-    assert "⚠" not in board.zeta_note.value
+    assert "Warning" not in board.zeta_note.value
     board.controls["epochs"].value = 1
-    assert "⚠" in board.zeta_note.value and "no effect" in board.zeta_note.value
+    assert "Warning" in board.zeta_note.value and "no effect" in board.zeta_note.value
 
 
 def test_status_reports_training_time_apart_from_drawing(digits):
