@@ -92,13 +92,20 @@ def plan(model, n_features, n_classes, strategy=None):
 
 
 def activation_bytes(plans, batch_size):
-    """Activations: a training batch (the input, and per layer its output, the pre-activation
-    buffer, the delta and the input gradient) or an evaluation chunk (the outputs), whichever
-    is larger; float32. (The evaluation chunk's copy of the input is not counted: it is at
-    most as large as the data the caller already holds.)"""
+    """Activations: a training batch of ``batch_size`` (the input, and per layer its output,
+    the pre-activation buffer, the delta and the input gradient) or an evaluation chunk (the
+    outputs), whichever is larger; float32. (The evaluation chunk's copy of the input is not
+    counted: it is at most as large as the data the caller already holds.)"""
     outputs = sum(p.n_out for p in plans)
     n_features = plans[0].n_in
     return 4 * max(batch_size * (n_features + 4 * outputs), EVAL_CHUNK * outputs)
+
+
+def planned_batch(batch_size, n_samples=None):
+    """The batch the estimate assumes: ``min(batch_size, n_samples)``; without ``n_samples``
+    (a build or load before any data) at most an evaluation chunk, so that a
+    ``batch_size=10**6`` meaning "the whole set" is not taken at its word."""
+    return min(batch_size, n_samples if n_samples is not None else EVAL_CHUNK)
 
 
 def check_widths(shapes):
@@ -111,12 +118,13 @@ def check_widths(shapes):
                                  f"most {MAX_WIDTH} are supported (the sparse index is int32)")
 
 
-def check_plan(model, plans, extra_bytes=0, what=None):
+def check_plan(model, plans, extra_bytes=0, what=None, n_samples=None):
     """Refuse a layer without connections or a model too large for memory (ValueError with
-    the numbers); warn about layers with fewer connections than output neurons."""
+    the numbers); warn about layers with fewer connections than output neurons.
+    ``n_samples``: the training set's size when known (see :func:`planned_batch`)."""
     check_connections(model, plans)
-    check_memory(plans, activation_bytes(plans, model.batch_size), extra_bytes, what,
-                 model.batch_size)
+    batch = planned_batch(model.batch_size, n_samples)
+    check_memory(plans, activation_bytes(plans, batch), extra_bytes, what, batch)
     check_widths([(p.n_in, p.n_out) for p in plans])
 
 
@@ -235,7 +243,7 @@ def check_memory(plans, activations=0, extra_bytes=0, what=None, batch_size=None
     unit = {"sparse": "connections", "dense": "weights (dense)", "dst": "weights (DST, dense)"}
     parts = [f"layer {largest.index} ({largest.n_in} -> {largest.n_out}), the largest: "
              f"{largest.connections:.3g} {unit[largest.kind]}, about {format_bytes(largest.bytes)}",
-             f"activations (batch_size={batch_size}, or an evaluation chunk of {EVAL_CHUNK}): "
+             f"activations (batches of {batch_size}, or an evaluation chunk of {EVAL_CHUNK}): "
              f"about {format_bytes(activations)}"]
     if extra_bytes:
         parts.append(f"the arrays read from the file and their copies: {format_bytes(extra_bytes)}")

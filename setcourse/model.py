@@ -158,12 +158,16 @@ class MLP:
         return strategy
 
     # -- construction -----------------------------------------------------------------------
-    def build(self, n_features, n_classes):
-        """Create layers, activations, loss, optimiser and strategy; returns ``self``."""
+    def build(self, n_features, n_classes, n_samples=None):
+        """Create layers, activations, loss, optimiser and strategy; returns ``self``.
+
+        ``n_samples`` (the training set's size, when known) sizes the memory estimate of the
+        activations: a batch is ``min(batch_size, n_samples)``.
+        """
         hidden = self.validate_params()
         # Refused before anything is allocated: a layer with no connection, a model larger
         # than the memory available (with the figures); a nearly unconnected layer is warned.
-        check_plan(self, plan(self, n_features, n_classes))
+        check_plan(self, plan(self, n_features, n_classes), n_samples=n_samples)
         self.n_features_in_ = int(n_features)
         self.n_classes_ = int(n_classes)
         self.rng_ = np.random.default_rng(self.seed)

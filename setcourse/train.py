@@ -65,7 +65,7 @@ def fit(model, X, y, validation_data=None, epochs=None, callbacks=(), batch_tran
     if validation_data is not None:
         y_test = check_labels(y_test, X_test.shape[0], n_classes, "y_test")
     if not built:
-        model.build(X.shape[1], n_classes)
+        model.build(X.shape[1], n_classes, n_samples=X.shape[0])
 
     n = X.shape[0]
     batch_size = min(model.batch_size, n)
