@@ -16,8 +16,14 @@ LAB_FLAGS ?=
 
 .PHONY: lab test venv clean
 
+# Opens course/START_HERE.md rendered (the settings in course/.jupyterlab-settings/overrides.json
+# make Markdown open as a preview and turn off the news and update prompts).
 lab: $(STAMP)
-	$(BIN)/python -m jupyter lab --ServerApp.root_dir=course $(ROOT_FLAG) $(LAB_FLAGS)
+	$(BIN)/python -m jupyter lab --ServerApp.root_dir=course \
+		--LabApp.app_settings_dir="$(CURDIR)/course/.jupyterlab-settings" \
+		--LabApp.default_url=/lab/tree/START_HERE.md --LabApp.news_url=None \
+		--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate \
+		$(ROOT_FLAG) $(LAB_FLAGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
