@@ -1,12 +1,18 @@
 """Module 05's Task 1: the keyword arguments of ``MLP`` for the CIFAR-10 recipe."""
 from .runner import Case, Mismatch, run_checker, show
 
-__all__ = ["check_recipe_kwargs", "RECIPE"]
+__all__ = ["check_recipe_kwargs", "reference_recipe_kwargs", "RECIPE"]
 
 # The summer school's recipe (module 05): what every model of the assignment shares.
 RECIPE = {"dropout": 0.3, "lr": 0.01, "activation": "relu", "loss": "cross_entropy"}
 SPARSE_RECIPE = {"epsilon": 20.0}
 SET_RECIPE = {"zeta": 0.3}
+
+
+def reference_recipe_kwargs(topology, hidden, epochs, seed=0):
+    """The recipe's ``MLP`` keyword arguments (what the checker expects)."""
+    return {"hidden": tuple(hidden), "topology": topology, "epochs": epochs, "seed": seed,
+            **RECIPE, **SPARSE_RECIPE, **SET_RECIPE}
 
 
 def check_recipe_kwargs(fn):

@@ -645,6 +645,9 @@ def check_notebook(path, timeout=DEFAULT_TIMEOUT, fast=False, instructor=None, a
                                                               "failed"])
                                 for name, _, _ in exercises[index:])
                             break
+                    if cell is not None and re.search(r"\bsetcourse\b", cell.source):
+                        result.notes.append(f"{exercise}: the exercise cell mentions setcourse "
+                                            "(uses the package's own solution?): read it")
                     share = (deadline - time.monotonic()) / (len(exercises) - index)
                     outcome = grade_exercise(kernel, exercise, cell, hidden,
                                              time.monotonic() + share)

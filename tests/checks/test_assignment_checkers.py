@@ -94,3 +94,19 @@ def test_pmf_wrong_answers_fail_with_a_hint(capsys):
     assert_fails(check_in_degree_pmf, poisson, capsys, "Poisson approximation")
     assert_fails(check_in_degree_pmf, uncapped, capsys, "dense layer")
     assert_fails(check_in_degree_pmf, n_out_trials, capsys, "n = n_in")
+
+
+def test_an_unsolved_exercise_falls_back_to_the_reference_and_says_so(capsys):
+    from setcourse.checks import answer_or_reference
+    from setcourse.checks.in_degree_pmf import reference_in_degree_pmf
+
+    def stub(*args):
+        raise NotImplementedError
+
+    assert answer_or_reference(stub, "in_degree_pmf") is reference_in_degree_pmf
+    assert "has not passed its check yet (not attempted)" in capsys.readouterr().out
+    assert answer_or_reference(pmf_right, "in_degree_pmf") is pmf_right
+    assert capsys.readouterr().out == ""  # a passing answer is used, quietly
+    for exercise in ("recipe_kwargs", "summarize_history", "in_degree_pmf"):
+        reference = answer_or_reference(stub, exercise)
+        assert answer_or_reference(reference, exercise) is reference  # the references pass

@@ -217,6 +217,7 @@ def test_forgeries_say_why_they_failed(graded):
     assert "the package's setcourse.evolution.set.set_prune, imported" in \
         details["imports_the_reference"]
     assert "kernel died" in details["kills_the_kernel"]
+    assert any("mentions setcourse" in note for note in results["forged_patches_the_checker"]["notes"])
     assert "SystemExit" in details["raises_system_exit"]
 
 
