@@ -43,6 +43,7 @@ import json
 import math
 import re
 import struct
+import tokenize
 import zipfile
 import zlib
 from collections import namedtuple
@@ -63,7 +64,7 @@ MAX_DEFLATE_RATIO = 1100
 #: what any read of a damaged archive may raise, turned into a CheckpointError
 READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError,
                TypeError, struct.error, UnicodeDecodeError, NotImplementedError, RuntimeError,
-               OverflowError, IndexError)
+               OverflowError, IndexError, SyntaxError, tokenize.TokenError)
 ARRAY_NAME = re.compile(r"layer(0|[1-9][0-9]{0,5})\.([a-z_]{1,40})")
 STATE_NAME = re.compile(r"[a-z][a-z0-9_]{0,60}[a-z0-9]_")
 
