@@ -1,5 +1,6 @@
 """Learning curves: one panel per metric of ``model.history_``, mean ± std over seeds."""
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from .figure import detached_figure as _figure
 
@@ -77,6 +78,7 @@ def plot_learning_curves(runs, metrics=("test_accuracy", "train_loss"), title=No
                 std = np.nanstd(padded, axis=0)
                 ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.2)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         ax.set_ylabel(f"{name} ({unit})")
         ax.set_title(name)
         ax.grid(alpha=0.3)

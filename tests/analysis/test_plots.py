@@ -167,3 +167,12 @@ def test_results_table_has_one_aligned_line_per_model(digits):
     assert f"{rows[1]['parameters']:,}" in lines[2]
     with pytest.raises(ValueError, match="baseline"):
         plots.results_rows(models, baseline="rigl")
+
+
+def test_learning_curves_tick_whole_epochs():
+    history = {"epoch": [0, 1, 2], "test_accuracy": [0.5, 0.6, 0.7], "train_loss": [1.0, 0.8, 0.7]}
+    fig = plots.plot_learning_curves({"run": history})
+    for ax in fig.axes:
+        fig.canvas.draw()
+        ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks
