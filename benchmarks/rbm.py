@@ -22,6 +22,14 @@ sampled visible units (a log-likelihood needs binary visible states), estimates 
 from the base-rate model of the training marginals (Salakhutdinov & Murray 2008), and prints
 the mean test and train log-likelihood with the AIS interval (log Z +/- 3 sd).
 
+Where this implementation differs from the original, on purpose: exactly epsilon (n_v + n_h)
+distinct connections (the original draws that many positions with replacement: ~11,860
+distinct); the positive statistics use p(h | v) instead of a binary sample of it (Hinton's
+practical guide: the same expectation, less noise); weight decay scaled by the learning rate
+and not applied to the biases (the library's convention; at 2e-7 it is negligible either way);
+float32 instead of float64; the training reconstruction error is the mean over each epoch's
+batches (the original's running sum is never reset between epochs).
+
 ``--original`` runs the original script's ``SET_RBM`` class side by side (its Cython CD
 kernel replaced by the same sums in numpy; nothing else changed) for ``--original-epochs``.
 """
