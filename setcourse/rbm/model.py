@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 
 from .._validation import check_choice, check_in_range, check_positive_int
-from ..evolution.set import REGROW_INITS, set_evolve_layer, set_prune
+from ..evolution.set import set_evolve_layer, set_prune
 from ..nn import kernels as nn_kernels
 from ..nn.sparsity import erdos_renyi_density
 from ..callbacks import History
@@ -30,6 +30,8 @@ from .validation import check_binary_data, check_unit_data
 from .weights import DenseWeights, SparseWeights, warm_up
 
 TOPOLOGIES = ("dense", "fixprob", "set")
+#: Values of regrown connections: from the init distribution N(0, init_std^2), or zero.
+REGROW_INITS = ("init", "zero")
 #: Samples of the training set whose free energy is compared with the test set's each epoch.
 MAX_MONITOR_SAMPLES = 1000
 

@@ -1,14 +1,18 @@
 """Saving and loading an RBM: one ``.npz`` of plain arrays and a JSON header, no pickles.
 
-Written atomically (:func:`setcourse._atomic.atomic_file`); on load every array is checked
-against the header (shapes, dtypes, a valid sorted CSR, finite values) before the model is
-rebuilt, so a damaged or foreign file fails with a message instead of a wrong model.
+Written atomically (:func:`setcourse._atomic.atomic_file`). Reading goes through the MLP's
+hardened reader (:func:`setcourse.checkpoint.read`: the zip, every ``.npy`` header, sizes
+within memory, CRC-32), then every array is checked against the header (shapes, dtypes, a
+valid sorted CSR, finite values) *before* the model is built, so a damaged, edited or foreign
+file fails with a :class:`~setcourse.checkpoint.CheckpointError` naming it, never with a
+wrong model or a huge allocation.
 """
 import json
 
 import numpy as np
 
 from .._atomic import atomic_file
+from ..checkpoint import CheckpointError, read
 
 FORMAT = "setcourse.rbm"
 FORMAT_VERSION = 1
@@ -54,62 +58,82 @@ def _json_default(value):
 def _expect(path, arrays, name, shape, kind="f"):
     """``arrays[name]`` if it has ``shape`` and dtype kind ``kind`` (f: float32, i: integer)."""
     if name not in arrays:
-        raise ValueError(f"{path}: array {name!r} is missing")
+        raise CheckpointError(path, f"array {name!r} is missing")
     value = arrays[name]
     if value.shape != tuple(shape):
-        raise ValueError(f"{path}: array {name!r} has shape {value.shape}, expected {tuple(shape)}")
+        raise CheckpointError(path, f"array {name!r} has shape {value.shape}, expected "
+                                    f"{tuple(shape)}")
     if kind == "f" and (value.dtype != np.float32 or not np.isfinite(value).all()):
-        raise ValueError(f"{path}: array {name!r} must be finite float32; got {value.dtype}"
-                         + ("" if value.dtype != np.float32 else " with NaN or inf"))
+        raise CheckpointError(path, f"array {name!r} must be finite float32; got {value.dtype}"
+                              + ("" if value.dtype != np.float32 else " with NaN or inf"))
     if kind == "i" and value.dtype.kind not in "iu":
-        raise ValueError(f"{path}: array {name!r} must hold integers; got {value.dtype}")
+        raise CheckpointError(path, f"array {name!r} must hold integers; got {value.dtype}")
     return value
 
 
 def _check_csr(path, indptr, indices, n_rows, n_cols):
     """A CSR with sorted, distinct, in-range column indices in every row."""
     if indptr[0] != 0 or np.any(np.diff(indptr) < 0) or indptr[-1] != indices.size:
-        raise ValueError(f"{path}: indptr is not a valid CSR index pointer for {indices.size} "
-                         "connections")
+        raise CheckpointError(path, f"indptr is not a valid CSR index pointer for "
+                                    f"{indices.size} connections")
     if indices.size and (indices.min() < 0 or indices.max() >= n_cols):
-        raise ValueError(f"{path}: visible indices must be in [0, {n_cols}); got "
-                         f"{indices.min()}..{indices.max()}")
+        raise CheckpointError(path, f"visible indices must be in [0, {n_cols}); got "
+                                    f"{indices.min()}..{indices.max()}")
     rows = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(indptr))
-    positions = rows * n_cols + indices
+    positions = rows * n_cols + indices.astype(np.int64)
     if positions.size > 1 and np.any(np.diff(positions) <= 0):
-        raise ValueError(f"{path}: connections must be sorted and distinct within each row")
+        raise CheckpointError(path, "connections must be sorted and distinct within each row")
     return positions
+
+
+def _check_meta(path, cls, meta):
+    """The header's fields, typed and in range, before anything is allocated from them."""
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(path, f"not a setcourse RBM file (format {meta.get('format')!r})")
+    known = set(cls().get_params())
+    params = meta.get("params")
+    if not isinstance(params, dict) or set(params) != known:
+        raise CheckpointError(path, f"params must name exactly {', '.join(sorted(known))}")
+    for name in ("n_features", "step", "epoch"):
+        value = meta.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise CheckpointError(path, f"{name} must be an integer >= 0; got {value!r}")
+    for name in ("rng_state", "sampling_rng_state", "history"):
+        if not isinstance(meta.get(name), dict):
+            raise CheckpointError(path, f"{name} must be a JSON object")
+    try:
+        model = cls(**params)
+        model.validate_params()
+    except ValueError as error:
+        raise CheckpointError(path, f"bad hyper-parameter: {error}") from None
+    return model
 
 
 def load(cls, path):
     """Rebuild the model written by :func:`save` (``cls`` is the RBM class)."""
-    with np.load(path, allow_pickle=False) as archive:
-        if "meta" not in archive.files:
-            raise ValueError(f"{path}: not a setcourse RBM file (no 'meta' entry)")
-        meta = json.loads(str(archive["meta"]))
-        arrays = {key: archive[key] for key in archive.files if key != "meta"}
-    if meta.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a setcourse RBM file (format {meta.get('format')!r})")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"{path}: unsupported format_version {meta.get('format_version')!r} "
-                         f"(this version reads {FORMAT_VERSION})")
-    model = cls(**meta["params"])
-    model.build(int(meta["n_features"]))
-    n_v, n_h = model.n_features_in_, model.n_hidden
+    meta, arrays = read(path)
+    model = _check_meta(path, cls, meta)
+    n_v, n_h = meta["n_features"], model.n_hidden
+    # Shapes first: a header may not ask for more than the file holds.
+    for name, size in (("intercept_visible", n_v), ("intercept_hidden", n_h)):
+        _expect(path, arrays, name, (size,))
+    model.build(n_v)
     model.intercept_visible_[:] = _expect(path, arrays, "intercept_visible", (n_v,))
     model.intercept_hidden_[:] = _expect(path, arrays, "intercept_hidden", (n_h,))
     model.visible_velocity_[:] = _expect(path, arrays, "visible_velocity", (n_v,))
     model.hidden_velocity_[:] = _expect(path, arrays, "hidden_velocity", (n_h,))
     w = model.weights_
-    if bool(meta["sparse"]) != bool(w.sparse):
-        raise ValueError(f"{path}: stored weights are {'sparse' if meta['sparse'] else 'dense'} "
-                         f"but topology={model.topology!r} at epsilon={model.epsilon} builds "
-                         f"{'sparse' if w.sparse else 'dense'} ones")
+    if bool(meta.get("sparse")) != bool(w.sparse):
+        raise CheckpointError(path, f"stored weights are "
+                                    f"{'sparse' if meta.get('sparse') else 'dense'} but "
+                                    f"topology={model.topology!r} at epsilon={model.epsilon} "
+                                    f"builds {'sparse' if w.sparse else 'dense'} ones")
     if w.sparse:
         indptr = _expect(path, arrays, "indptr", (n_h + 1,), "i")
         indices = _expect(path, arrays, "indices", arrays.get("indices", np.zeros(0)).shape, "i")
-        if indices.ndim != 1:
-            raise ValueError(f"{path}: array 'indices' must be 1-D; got shape {indices.shape}")
+        if indices.ndim != 1 or indices.size > n_v * n_h:
+            raise CheckpointError(path, f"array 'indices' must be 1-D with at most "
+                                        f"{n_v * n_h} entries; got shape {indices.shape}")
         data = _expect(path, arrays, "data", indices.shape)
         velocity = _expect(path, arrays, "weight_velocity", indices.shape)
         w.set_connections(_check_csr(path, indptr, indices, n_h, n_v), data, velocity)
@@ -118,8 +142,11 @@ def load(cls, path):
         w.weight_velocity[...] = _expect(path, arrays, "weight_velocity", (n_h, n_v))
     if "chain" in arrays:
         model.chain_ = _expect(path, arrays, "chain", (n_h, arrays["chain"].shape[-1])).copy()
-    model.rng_.bit_generator.state = meta["rng_state"]
-    model.sampling_rng_.bit_generator.state = meta["sampling_rng_state"]
-    model.step_, model.epoch_ = int(meta["step"]), int(meta["epoch"])
+    try:
+        model.rng_.bit_generator.state = meta["rng_state"]
+        model.sampling_rng_.bit_generator.state = meta["sampling_rng_state"]
+    except (TypeError, ValueError, KeyError) as error:
+        raise CheckpointError(path, f"bad random-generator state ({error})") from None
+    model.step_, model.epoch_ = meta["step"], meta["epoch"]
     model.history_.update(meta["history"])
     return model

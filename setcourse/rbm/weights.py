@@ -51,8 +51,14 @@ class SparseWeights(SparseLayer):
         self.init_std = float(init_std)  # before the base class draws the first weights
         super().__init__(n_visible, n_hidden, density, rng)
 
-    def sample_weights(self, rows, rng):
-        """New weights for connections of hidden neurons ``rows``: :math:`\\mathcal{N}(0, σ^2)`."""
+    def sample_weights(self, rows, rng, init=None):
+        """New weights for connections of hidden neurons ``rows``: :math:`\\mathcal{N}(0, σ^2)`.
+
+        ``init`` names one of the MLP's He fan-in rules, which an RBM does not use.
+        """
+        if init is not None:
+            raise ValueError(f"RBM weights are drawn from N(0, init_std^2); the MLP's init rule "
+                             f"{init!r} does not apply")
         return normal_weights(np.size(rows), self.init_std, rng)
 
     def hidden_input(self, v, bias):

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from setcourse.callbacks import Callback
+from setcourse.checkpoint import CheckpointError
 from setcourse.rbm import RBM
 from setcourse.rbm.weights import SparseWeights
 
@@ -201,8 +202,19 @@ def test_load_rejects_damaged_files(tmp_path):
     with pytest.raises(ValueError, match="'data' must be finite float32"):
         RBM.load(path)
     meta["format"] = "something else"
+    _rewrite(path, data=np.zeros(indices.size, np.float32), meta=np.array(json.dumps(meta)))
+    with pytest.raises(CheckpointError, match="not a setcourse RBM file"):
+        RBM.load(path)
+    meta.update(format="setcourse.rbm", n_features=10 ** 9)  # must not allocate 10^9 units
     _rewrite(path, meta=np.array(json.dumps(meta)))
-    with pytest.raises(ValueError, match="not a setcourse RBM file"):
+    with pytest.raises(CheckpointError, match="'intercept_visible' has shape \\(36,\\)"):
+        RBM.load(path)
+    meta.update(n_features=36, params={**meta["params"], "k": 0})
+    _rewrite(path, meta=np.array(json.dumps(meta)))
+    with pytest.raises(CheckpointError, match="bad hyper-parameter: k must be an integer >= 1"):
+        RBM.load(path)
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(CheckpointError, match="rbm.npz"):
         RBM.load(path)
 
 
