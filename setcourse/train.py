@@ -114,15 +114,28 @@ def divergence_advice(model, X):
     """The likely causes of a divergence, from the hyper-parameters and the data's scale.
 
     Which hyper-parameter is to blame cannot be known for sure; what can be said honestly:
-    weight decay alone diverges when ``lr * weight_decay`` leaves the stable range of
-    momentum SGD on :math:`\\lambda w^2 / 2` (:math:`0 < \\eta\\lambda < 2(1 + \\mu)`),
-    momentum near 1 amplifies every step about :math:`1 / (1 - \\mu)` times, and inputs far
-    from unit scale make every gradient large. The learning rate is named in every case: it
-    scales all of these.
+    weight decay alone diverges when it leaves its stable range (decoupled,
+    :math:`w \\leftarrow (1 - \\lambda) w + v`: :math:`\\lambda < 2`; L2 through the
+    momentum, on :math:`\\lambda w^2 / 2`: :math:`\\eta\\lambda < 2(1 + \\mu)`) and adds to
+    the loss's curvature below it; momentum near 1 amplifies every step about
+    :math:`1 / (1 - \\mu)` times; inputs far from unit scale make every gradient large. The
+    learning rate is named in every case: it scales the gradient steps.
     """
     causes = []
     lr, mu, decay = float(model.lr), float(model.momentum), float(model.weight_decay)
-    if lr * decay >= 2 * (1 + mu):
+    mode = getattr(model, "weight_decay_mode", "l2")
+    if mode == "decoupled":
+        if decay >= 2:
+            causes.append(f"weight decay: weight_decay={decay:g} (decoupled) multiplies every "
+                          f"weight by 1 - weight_decay = {1 - decay:.3g} at each step, a factor "
+                          f"of magnitude >= 1: the decay alone makes the weights flip sign and "
+                          f"grow (it must be below 2; typical values are 1e-4 to 1e-3); lower "
+                          f"weight_decay")
+        elif decay >= 0.5:
+            causes.append(f"weight decay: weight_decay={decay:g} (decoupled) multiplies every "
+                          f"weight by {1 - decay:.3g} at each step, on top of the gradient "
+                          f"step (typical values are 1e-4 to 1e-3); lower weight_decay")
+    elif lr * decay >= 2 * (1 + mu):
         causes.append(f"weight decay: lr * weight_decay = {lr:g} * {decay:g} = {lr * decay:.3g} "
                       f"is outside the stable range of SGD with momentum={mu:g} (it must be "
                       f"below 2 (1 + momentum) = {2 * (1 + mu):.3g}), so the decay alone "
