@@ -623,7 +623,7 @@ def check_notebook(path, timeout=DEFAULT_TIMEOUT, fast=False, instructor=None, a
     if exercises and not setup:
         result.notes.append("the notebook has no setup cell (metadata setcourse.setup): the "
                             "exercise cells run on their own")
-    kernel = None
+    kernel, restarts, setup_seconds = None, 0, 0.0
     with tempfile.TemporaryDirectory(prefix="setcourse-check-") as scratch:
         try:
             for index, (exercise, trusted_cell, hidden) in enumerate(exercises):
@@ -632,23 +632,42 @@ def check_notebook(path, timeout=DEFAULT_TIMEOUT, fast=False, instructor=None, a
                     result.exercises.append(ExerciseResult(exercise, FAILED, [
                         f"not checked: the notebook's time limit of {timeout:g} s ran out"]))
                     continue
-                try:
-                    if kernel is None and cell is not None:
+                if kernel is None and cell is not None:
+                    begun = time.monotonic()
+                    try:
                         kernel = GradingKernel(scratch, fast)
                         kernel.start(deadline)
                         error = kernel.run(setup + "\n" + KERNEL_HELPER, deadline,
                                            "the setup cell")
                         if error:
-                            result.problem = f"the setup cell raised {error[0]}: {error[1]}"
+                            error = f"the setup cell raised {error[0]}: {error[1]}"
+                    except KernelGone as gone:
+                        kernel.stop()
+                        error = f"{gone} ({timeout:g} s for the notebook)"
+                        if restarts:  # the time went to the exercises before
                             result.exercises.extend(
-                                ExerciseResult(name, FAILED, ["not checked: the setup cell "
-                                                              "failed"])
+                                ExerciseResult(name, FAILED, [
+                                    f"not checked: the notebook's time limit of {timeout:g} s "
+                                    "ran out (restarting the kernel after an earlier exercise)"])
                                 for name, _, _ in exercises[index:])
                             break
+                    if error:  # the course's own cell: not the student's fault
+                        result.problem = error
+                        result.exercises.extend(
+                            ExerciseResult(name, FAILED, ["not checked: the setup failed"])
+                            for name, _, _ in exercises[index:])
+                        break
+                    restarts += 1
+                    setup_seconds = max(setup_seconds, time.monotonic() - begun)
+                try:
                     if cell is not None and re.search(r"\bsetcourse\b", cell.source):
                         result.notes.append(f"{exercise}: the exercise cell mentions setcourse "
                                             "(uses the package's own solution?): read it")
-                    share = (deadline - time.monotonic()) / (len(exercises) - index)
+                    # Equal shares of the time left, after keeping a kernel restart (with
+                    # setup) for each exercise still to come, in case this one has to be killed.
+                    to_come = len(exercises) - index
+                    left = deadline - time.monotonic()
+                    share = max(left - setup_seconds * (to_come - 1), left * 0.2) / to_come
                     outcome = grade_exercise(kernel, exercise, cell, hidden,
                                              time.monotonic() + share)
                 except KernelGone as gone:

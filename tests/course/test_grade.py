@@ -383,3 +383,17 @@ def test_answers_keep_their_type_and_shape_across_the_process_boundary(tmp_path)
             assert isinstance(got, grade.Opaque) and "builtins.object" in repr(got)
         else:
             assert got is None
+
+
+@pytest.mark.slow
+def test_a_setup_that_runs_out_of_time_is_the_notebooks_problem(tmp_path):
+    nb = fixture_notebook()
+    next(c for c in nb.cells if c.get("id") == "setup").source += "\nimport time\ntime.sleep(60)"
+    path = tmp_path / "slow_setup.ipynb"
+    nbformat.write(nb, path)
+    started = time.monotonic()
+    result = grade.check_notebook(path, timeout=4, against=path)
+    assert time.monotonic() - started < 4 + 4
+    assert "the setup cell exceeded the time limit" in result.problem and not result.ok
+    assert [(e.status, e.details) for e in result.exercises] == [
+        ("failed", ["not checked: the setup failed"])] * 2
