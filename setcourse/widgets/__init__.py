@@ -18,7 +18,7 @@ from .chooser import AlgorithmChooser, strategy_knobs
 from .epsilon_demo import EpsilonDemo
 from .progress import TrainingProgress, progress
 from .scrubber import EpochScrubber
-from .set_dashboard import SETDashboard
+from .set_dashboard import CLASS_SETTINGS, SETDashboard
 
-__all__ = ["AlgorithmChooser", "EpochScrubber", "EpsilonDemo", "SETDashboard", "STRATEGIES",
+__all__ = ["AlgorithmChooser", "CLASS_SETTINGS", "EpochScrubber", "EpsilonDemo", "SETDashboard", "STRATEGIES",
            "TrainingProgress", "figure_png", "progress", "sparsity_table", "strategy_knobs"]

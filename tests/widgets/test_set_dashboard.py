@@ -205,3 +205,13 @@ def test_stopping_message_is_not_overwritten(digits):
     finally:
         assert board.wait(timeout=60)
     assert "Stopped by you" in board.status.value
+
+
+def test_class_settings_are_valid_model_parameters_and_name_the_decay_rule():
+    from setcourse import MLP
+    settings = W.CLASS_SETTINGS
+    MLP(**settings).validate_params()
+    assert settings["weight_decay"] == 0.01 and settings["regrow_init"] == "zero"
+    import inspect
+    if "weight_decay_mode" in inspect.signature(MLP.__init__).parameters:
+        assert settings["weight_decay_mode"] == "l2"  # the rule the measurements used
