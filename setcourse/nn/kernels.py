@@ -371,6 +371,19 @@ def sgd_momentum_update(weights, grad, velocity, lr, momentum, weight_decay):
         weights[k] += v
 
 
+@njit(cache=True, nogil=True)
+def sgd_momentum_decoupled_update(weights, grad, velocity, lr, momentum, weight_decay):
+    """In place: ``v = momentum * v - lr * g``; ``w = w + v - weight_decay * w`` (flat arrays).
+
+    The original SET tutorial's rule: the decay is applied once per step, outside the
+    momentum and not scaled by the learning rate.
+    """
+    for k in range(weights.size):
+        v = momentum * velocity[k] - lr * grad[k]
+        velocity[k] = v
+        weights[k] += v - weight_decay * weights[k]
+
+
 # No fastmath and numpy's error model: diverged (inf/NaN) logits must give a non-finite loss,
 # which the training loop reports, not a ZeroDivisionError or a finite number.
 @njit(cache=True, nogil=True, error_model="numpy")

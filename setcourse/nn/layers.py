@@ -344,12 +344,12 @@ class SparseLayer(KernelProducts, Layer):
                                                              self.indptr[:1])
         self.t_indices = self.row_of_each()[self.t_perm]
 
-    def replace_connections(self, keep, new_positions, new_values=None, rng=None):
+    def replace_connections(self, keep, new_positions, new_values=None, rng=None, init=None):
         """Drop the connections where ``keep`` is False and add ``new_positions``.
 
         Kept connections keep their value and momentum; new ones get ``new_values`` (in the
         order of ``new_positions``; when ``None``, weights drawn from the init rule with
-        ``rng``) and zero momentum. ``new_positions`` must be distinct and empty after the
+        ``rng``; ``init`` overrides the layer's init rule for them) and zero momentum. ``new_positions`` must be distinct and empty after the
         drop. The number of connections changes by ``len(new_positions) - (~keep).sum()``.
         """
         new_positions = np.asarray(new_positions, dtype=np.int64)
@@ -369,7 +369,7 @@ class SparseLayer(KernelProducts, Layer):
         velocity[~is_new] = self.weight_velocity[keep]
         self.set_connections(positions, values, velocity)
         if new_values is None:
-            self.data[is_new] = self.sample_weights(self.row_of_each()[is_new], rng)
+            self.data[is_new] = self.sample_weights(self.row_of_each()[is_new], rng, init)
         else:
             self.data[is_new] = np.asarray(new_values, dtype=np.float32)[order]
 
@@ -389,9 +389,11 @@ class SparseLayer(KernelProducts, Layer):
         """Number of outgoing connections of each input neuron, ``(n_in,)``."""
         return np.diff(self.t_indptr)
 
-    def sample_weights(self, rows, rng):
-        """New weights for connections ending at output neurons ``rows``, from the init rule."""
-        limits = he_uniform_limits(self.in_degrees()[rows], self.init, self.n_in)
+    def sample_weights(self, rows, rng, init=None):
+        """New weights for connections ending at output neurons ``rows``, from the init rule
+        (``init``: ``actual_fan_in`` or ``dense_fan_in`` instead of the layer's own)."""
+        limits = he_uniform_limits(self.in_degrees()[rows], self.init if init is None else init,
+                                   self.n_in)
         return (rng.uniform(-1, 1, size=rows.size) * limits).astype(np.float32)
 
     def empty_positions(self, count, rng, exclude=None):

@@ -3,28 +3,54 @@ import numpy as np
 
 from . import kernels
 
+#: How weight decay enters the update (see :class:`SGD`).
+WEIGHT_DECAY_MODES = ("decoupled", "l2")
+
 
 class SGD:
-    r"""Stochastic gradient descent with momentum and (L2) weight decay.
+    r"""Stochastic gradient descent with momentum and weight decay.
+
+    ``weight_decay_mode="decoupled"`` (the original SET tutorial's rule, ``set_mlp.py``):
+
+    .. math::
+        v \leftarrow \mu v - \eta\, g, \qquad w \leftarrow w + v - \lambda w
+
+    the decay shrinks every weight by :math:`\lambda` per step, whatever the learning rate.
+    ``weight_decay_mode="l2"`` (the PyTorch convention):
 
     .. math::
         v \leftarrow \mu v - \eta\,(g + \lambda w), \qquad w \leftarrow w + v
 
-    with learning rate :math:`\eta`, momentum :math:`\mu` and weight decay :math:`\lambda`
-    (the PyTorch convention). Gradients are batch means for every layer type, so one
-    learning rate means the same for dense and sparse models. Biases are not decayed.
+    the decay goes through the momentum: in steady state it shrinks a weight by
+    :math:`\eta\lambda / (1 - \mu)` per step, :math:`10^{-4}` at :math:`\eta = 0.05`,
+    :math:`\mu = 0.9`, :math:`\lambda = 2\cdot10^{-4}`, half the decoupled rule's
+    :math:`2\cdot10^{-4}`. Measured on the tutorial's Fashion-MNIST protocol (60 epochs, SET):
+    the correlation of input connections with pixel variance is +0.13 with ``l2`` and +0.20
+    with ``decoupled`` at the same accuracy; ``l2`` at :math:`\lambda = 4\cdot10^{-4}`
+    matches ``decoupled`` (+0.22): what matters is the strength.
+
+    Gradients are batch means for every layer type, so one learning rate means the same for
+    dense and sparse models. ``decay_biases`` decays the biases (and any other parameter a
+    layer has, e.g. DST's thresholds) too, as the original and DST's reference do.
     """
 
-    def __init__(self, lr=0.01, momentum=0.9, weight_decay=2e-4):
+    def __init__(self, lr=0.01, momentum=0.9, weight_decay=2e-4, weight_decay_mode="decoupled",
+                 decay_biases=True):
+        if weight_decay_mode not in WEIGHT_DECAY_MODES:
+            raise ValueError(f"weight_decay_mode must be one of {', '.join(WEIGHT_DECAY_MODES)}; "
+                             f"got {weight_decay_mode!r}")
         self.lr = lr
         self.momentum = momentum
         self.weight_decay = weight_decay
+        self.weight_decay_mode = weight_decay_mode
+        self.decay_biases = bool(decay_biases)
 
     def step(self, layers):
         """Update every layer's parameters in place."""
         lr, mu = np.float32(self.lr), np.float32(self.momentum)
+        update = (kernels.sgd_momentum_decoupled_update if self.weight_decay_mode == "decoupled"
+                  else kernels.sgd_momentum_update)
         for layer in layers:
             for i, (value, grad, velocity) in enumerate(layer.parameters()):
-                decay = np.float32(self.weight_decay if i == 0 else 0.0)
-                kernels.sgd_momentum_update(value.reshape(-1), grad.reshape(-1),
-                                            velocity.reshape(-1), lr, mu, decay)
+                decay = np.float32(self.weight_decay if (i == 0 or self.decay_biases) else 0.0)
+                update(value.reshape(-1), grad.reshape(-1), velocity.reshape(-1), lr, mu, decay)

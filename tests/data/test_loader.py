@@ -130,7 +130,7 @@ def test_balanced_quota_spreads_what_small_classes_cannot_give():
 
 def test_standardisation_uses_training_statistics_only(fashion):
     raw = load("fashion_mnist", preprocess=None)
-    ds = load("fashion_mnist")
+    ds = load("fashion_mnist", preprocess="standardize")
     mean = raw.X_train.astype(np.float64).mean(axis=0)
     std = raw.X_train.astype(np.float64).std(axis=0)
     assert std[0] == 0                       # the constant pixel: divided by 1, not by 0
@@ -144,7 +144,7 @@ def test_standardisation_uses_training_statistics_only(fashion):
 
 def test_standardisation_of_a_subset_uses_that_subset(fashion):
     raw = load("fashion_mnist", n_train=30, preprocess=None, seed=1)
-    ds = load("fashion_mnist", n_train=30, seed=1)
+    ds = load("fashion_mnist", n_train=30, seed=1, preprocess="standardize")
     mean, std = raw.X_train.mean(axis=0), raw.X_train.std(axis=0)
     std[std == 0] = 1
     np.testing.assert_allclose(ds.X_test, (raw.X_test - mean) / std, rtol=1e-4, atol=1e-4)
@@ -234,3 +234,35 @@ def test_cache_folder_defaults_to_the_user_cache(monkeypatch, tmp_path):
         assert cache.default_cache_dir() == tmp_path / "setcourse" / "datasets"
     monkeypatch.setenv("SETCOURSE_DATA", "~/somewhere")
     assert cache.cache_dir() == Path("~/somewhere").expanduser()
+
+
+def test_the_default_preprocessing_scales_to_the_unit_interval(fashion):
+    """Scaling, not standardising, is the default: z-scores of rare pixels reach ~185."""
+    raw = load("fashion_mnist", preprocess=None)
+    ds = load("fashion_mnist")
+    np.testing.assert_allclose(ds.X_train, raw.X_train / 255, atol=1e-6)
+    assert 0 <= ds.X_train.min() and ds.X_train.max() <= 1
+
+
+def test_tutorial_subset_is_the_tutorials_legacy_shuffle(fashion):
+    """np.random.seed(0); shuffle the train index, then the test index; take the first rows."""
+    raw = load("fashion_mnist", preprocess=None)
+    ds = load("fashion_mnist", n_train=7, n_test=3, subset="tutorial", preprocess=None)
+    np.random.seed(0)
+    train = np.arange(len(raw.y_train)); np.random.shuffle(train)
+    test = np.arange(len(raw.y_test)); np.random.shuffle(test)
+    np.testing.assert_array_equal(ds.X_train, raw.X_train[train[:7]])
+    np.testing.assert_array_equal(ds.y_train, raw.y_train[train[:7]])
+    np.testing.assert_array_equal(ds.X_test, raw.X_test[test[:3]])
+    np.testing.assert_array_equal(ds.y_test, raw.y_test[test[:3]])
+    again = load("fashion_mnist", n_train=7, n_test=3, subset="tutorial", preprocess=None)
+    np.testing.assert_array_equal(again.X_train, ds.X_train)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(subset="first"), "subset must be one of stratified, tutorial"),
+    (dict(subset="tutorial", n_train=10 ** 6), r"n_train must be an integer in \[1, "),
+])
+def test_bad_subsets_are_named(fashion, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        load("fashion_mnist", **kwargs)

@@ -80,7 +80,7 @@ def test_set_parameters_are_checked_once_by_set(tiny_data):
     X, y = tiny_data
     with pytest.raises(ValueError, match=r"zeta must be a number in \[0, 1\); got 1.0"):
         MLP(hidden=(16,), zeta=1.0).fit(X, y)
-    with pytest.raises(ValueError, match="regrow_init must be one of init, zero; got 'one'"):
+    with pytest.raises(ValueError, match="regrow_init must be one of init, zero, dense_fan_in, actual_fan_in; got 'one'"):
         MLP(hidden=(16,), regrow_init="one").fit(X, y)
     # not SET: SET's parameters are not used, and not checked
     MLP(hidden=(16,), topology="dense", zeta=1.0, epochs=1).fit(X, y)
