@@ -174,7 +174,9 @@ class Archive:
 
     def header(self, key):
         """:class:`Header` of member ``key``, checked: a known ``.npy`` version, no object
-        dtype, and the member holds exactly the bytes the header announces."""
+        dtype, and the member holds exactly the bytes the header announces. A header that
+        fails is first told apart from a damaged member (its CRC-32), so that a flipped byte
+        reads as damage, not as, say, a pickle."""
         info = self.members[key]
         try:
             with self.zip.open(info) as handle:
@@ -184,24 +186,36 @@ class Archive:
                 elif version == (2, 0):
                     shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
                 else:
-                    self.fail(f"array {key}: .npy format version {version} is not one "
-                              f"numpy.savez writes for checkpoints")
+                    self.fail_checked(key, f"array {key}: .npy format version {version} is not "
+                                           f"one numpy.savez writes for checkpoints")
                 offset = handle.tell()
         except CheckpointError:
             raise
         except zipfile.BadZipFile as error:  # a small member is read whole: its CRC-32
             self.fail(f"array {key}: {error}; the file is damaged")
         except READ_ERRORS as error:
-            self.fail(f"array {key}: unreadable header ({error}); the file is damaged")
+            self.fail_checked(key, f"array {key}: unreadable header ({error}); the file is "
+                                   f"damaged")
         if dtype.hasobject:
-            self.fail(f"array {key} holds Python objects (dtype {dtype}), which only a pickle "
-                      f"can read; checkpoints hold numbers only")
+            self.fail_checked(key, f"array {key} holds Python objects (dtype {dtype}), which "
+                                   f"only a pickle can read; checkpoints hold numbers only")
         nbytes = math.prod(shape) * dtype.itemsize
         if offset + nbytes != info.file_size:
-            self.fail(f"array {key}: its header announces shape {shape} of {dtype} "
-                      f"({nbytes} bytes) but the member holds {info.file_size - offset}: "
-                      f"truncated or edited")
+            self.fail_checked(key, f"array {key}: its header announces shape {shape} of "
+                                   f"{dtype} ({nbytes} bytes) but the member holds "
+                                   f"{info.file_size - offset}: truncated or edited")
         return Header(tuple(shape), dtype, nbytes)
+
+    def fail_checked(self, key, problem):
+        """Raise ``problem``, or the damage if member ``key`` fails its CRC-32 (read to the end
+        in chunks: only on this failure path)."""
+        try:
+            with self.zip.open(self.members[key]) as handle:
+                while handle.read(2**20):
+                    pass
+        except READ_ERRORS as error:
+            self.fail(f"array {key}: {error}; the file is damaged")
+        self.fail(problem)
 
     def read(self, key):
         """The array of member ``key`` (call :meth:`header` first); the CRC-32 is checked."""
@@ -328,6 +342,10 @@ def model_from_meta(model_class, meta):
         raise ValueError(f"meta 'params' has unknown hyper-parameter(s) {', '.join(unknown)}")
     if isinstance(params.get("hidden"), list):
         params["hidden"] = tuple(params["hidden"])
+    # Files written before the weight-decay options existed trained with L2 decay inside the
+    # gradient and undecayed biases: resume them with that rule, not today's default.
+    params.setdefault("weight_decay_mode", "l2")
+    params.setdefault("decay_biases", False)
     topology = params.get("topology")
     if isinstance(topology, dict):
         if set(topology) != {"strategy", "params"} or topology["strategy"] not in STRATEGIES \

@@ -315,3 +315,21 @@ def test_a_loaded_checkpoint_predicts_the_same_twice_and_trains():
         first = model.decision_function(X)
         np.testing.assert_array_equal(first, model.decision_function(X))
         assert np.isfinite(first).all()
+
+
+def test_a_flipped_byte_in_a_large_array_header_reads_as_damage_not_as_a_pickle(tmp_path):
+    # "contains pickled data" before: the header's dtype flipped to 'O' is parsed before the
+    # member's CRC-32 is reached (members over 4 KiB are not read whole with the header)
+    X = np.random.default_rng(0).normal(size=(40, 30)).astype(np.float32)
+    y = np.arange(40) % 3
+    path = MLP(hidden=(60,), topology="dense", epochs=1, seed=1).fit(X, y).save(tmp_path / "m.npz")
+    raw = bytearray(path.read_bytes())
+    member = raw.index(b"layer0.velocity.npy")
+    descr = raw.index(b"'descr': '<f4'", member)
+    raw[descr + len("'descr': '") + 1] = ord("O")  # '<f4' -> '<O4'
+    bad = tmp_path / "flipped.npz"
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(checkpoint.CheckpointError, match=r"array layer0.velocity: Bad CRC-32 "
+                                                         r"for file 'layer0.velocity.npy'; the "
+                                                         r"file is damaged"):
+        MLP.load(bad)
