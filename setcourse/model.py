@@ -81,10 +81,16 @@ class MLP:
         Target overall density for ``erk`` / ``uniform``.
     n_classes : int, optional
         Number of classes; inferred from the labels when not given.
-    seed : int
-        Seeds everything: topology, weights, batch order, dropout, evolution.
+    seed : int >= 0
+        Seeds everything: topology, weights, batch order, dropout, evolution. Not ``None``
+        (a run is always reproducible) and not a bool.
     warm_start : bool
         When True, ``fit`` continues from the current state instead of re-initialising.
+
+    Before anything is allocated, :meth:`build` refuses a sparse layer that would get no
+    connection (its output would not depend on its input) and a model whose memory estimate
+    exceeds the memory available (both with the numbers; see :mod:`setcourse._plan`), and
+    warns about a layer with fewer connections than output neurons.
 
     Attributes
     ----------
