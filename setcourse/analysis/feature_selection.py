@@ -18,7 +18,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..callbacks import Callback
+from ..evolution.set import set_prune
 from .input_connectivity import input_connections
+from .pattern import network_layers
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,11 @@ class FeatureSelectionRecorder(Callback):
         The training inputs' variance (:func:`feature_variance` of ``X_train``).
     fraction : float
         See :func:`feature_selection`.
+    pruned_by : float in [0, 1), optional
+        Count only the first layer's connections that survive SET's pruning at this ζ, before
+        regrowth, at the start and at the end of every epoch: the SET tutorial's statistic
+        (``input_layer_connections``). Regrown connections are random, so counting them too
+        (the default) blurs the picture the pruning draws.
 
     Attributes
     ----------
@@ -95,9 +102,10 @@ class FeatureSelectionRecorder(Callback):
         The connections per input behind each entry.
     """
 
-    def __init__(self, variance, fraction=0.1):
+    def __init__(self, variance, fraction=0.1, pruned_by=None):
         self.variance = variance
         self.fraction = fraction
+        self.pruned_by = pruned_by
 
     def on_train_begin(self, model):
         if not hasattr(self, "epochs_"):  # a warm-started second fit continues the record
@@ -105,11 +113,21 @@ class FeatureSelectionRecorder(Callback):
             self.connections_ = []
             self._record(model, 0)
 
+    def before_evolution(self, model, epoch):
+        if self.pruned_by is not None:
+            self._record(model, int(epoch) + 1)
+
     def on_epoch_end(self, model, epoch, logs):
-        self._record(model, int(epoch) + 1)
+        if self.pruned_by is None:
+            self._record(model, int(epoch) + 1)
 
     def _record(self, model, epoch):
-        connections = input_connections(model)
+        if self.pruned_by is None:
+            connections = input_connections(model)
+        else:
+            layer = network_layers(model)[0]
+            keep = set_prune(layer.data, self.pruned_by)
+            connections = np.bincount(layer.indices[keep], minlength=layer.n_in)
         stats = feature_selection(connections, self.variance, self.fraction)
         self.epochs_.append(epoch)
         self.r_.append(stats.r)

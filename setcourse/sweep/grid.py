@@ -22,7 +22,8 @@ import math
 from numbers import Integral, Real
 
 #: Spec keys that describe the data set rather than the model (``data_seed`` is load's seed).
-DATA_KEYS = ("dataset", "n_train", "n_test", "preprocess", "data_seed", "data_dir", "fallback")
+DATA_KEYS = ("dataset", "n_train", "n_test", "preprocess", "data_seed", "data_dir", "fallback",
+             "subset")
 #: Spec keys of the runner itself.
 RUN_KEYS = ("recorders",)
 DEFAULT_DATASET = "fashion_mnist"

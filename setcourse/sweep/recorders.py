@@ -41,14 +41,15 @@ class FeatureSelection(FeatureSelectionRecorder):
     the converged input connectivity; ``variance`` is stored once.
     """
 
-    def __init__(self, data, spec=None, fraction=0.1, connections_every=1):
+    def __init__(self, data, spec=None, fraction=0.1, connections_every=1, pruned_by=None):
         X = np.asarray(data.X_train).reshape(len(data.X_train), -1)
-        super().__init__(feature_variance(X), fraction)
+        super().__init__(feature_variance(X), fraction, pruned_by)
         self.connections_every = int(connections_every)
 
     def as_dict(self):
         record = super().as_dict()
         record["fraction"] = self.fraction
+        record["pruned_by"] = self.pruned_by
         record["variance"] = [float(v) for v in self.variance]
         if self.connections_every > 0:
             last = len(self.epochs_) - 1

@@ -65,3 +65,27 @@ def test_recorder_keeps_one_entry_per_epoch_and_counts_the_first_layer():
     final = model.weight_matrices()[0]
     np.testing.assert_array_equal(recorder.connections_[-1], np.diff(final.tocsr().indptr))
     assert set(recorder.as_dict()) == {"epoch", "r", "least_varying", "most_varying"}
+
+
+def test_pruned_counts_are_the_connections_that_survive_sets_pruning():
+    from setcourse.evolution.set import set_prune
+    rng = np.random.default_rng(2)
+    X = rng.random((100, 20)).astype(np.float32)
+    y = (X.sum(axis=1) > 10).astype(int)
+    recorder = FeatureSelectionRecorder(feature_variance(X), pruned_by=0.3)
+    ends = []
+
+    from setcourse.callbacks import Callback
+
+    class Final(Callback):
+        def before_evolution(self, model, epoch):
+            layer = model.layers_[0]
+            keep = set_prune(layer.data, 0.3)
+            ends.append(np.bincount(layer.indices[keep], minlength=layer.n_in))
+
+    model = MLP(hidden=(30,), topology="set", epsilon=4, epochs=2, batch_size=20, seed=0)
+    model.fit(X, y, callbacks=[recorder, Final()])
+    assert recorder.epochs_ == [0, 1, 2]
+    np.testing.assert_array_equal(recorder.connections_[1], ends[0])
+    np.testing.assert_array_equal(recorder.connections_[2], ends[1])
+    assert recorder.connections_[1].sum() < model.nnz_[0]  # pruned: fewer than stored
