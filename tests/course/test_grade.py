@@ -145,6 +145,8 @@ def graded(tmp_path_factory):
     submission(student, folder, "helper_in_another_cell",
                prune="def set_prune(weights, zeta):\n    return helper(weights, zeta)\n",
                degrees=DEGREES)
+    submission(student, folder, "mutates_its_input", degrees=DEGREES,
+               prune="def set_prune(weights, zeta):\n    weights.sort()\n    return weights > 0\n")
     # Skipped: the exercise cell deleted, the setup cell importing the reference instead.
     submission(student, folder, "skipped", degrees=DEGREES, drop=("ex-prune",),
                setup="import numpy as np\nfrom setcourse.checks import *\n"
@@ -197,6 +199,8 @@ def test_honest_submissions_are_graded_by_the_checkers(graded):
     assert "NameError: name 'helper' is not defined" in helper
     assert "at line 2 of set_prune(): return helper(weights, zeta)" in helper
     assert status_of(results, "reads_secrets") == status_of(results, "solved")
+    mutated = "\n".join(results["mutates_its_input"]["exercises"][0]["details"])
+    assert "your function modified the weights array" in mutated  # seen across the boundary
     out = run.stdout
     assert "score: 0/2" in out and "score: 2/2" in out and "score: 1/2" in out
     assert "○ set_prune" in out and "✓ in_degrees" in out and "✗ set_prune" in out
