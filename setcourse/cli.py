@@ -269,6 +269,8 @@ def build_parser():
     add_data_parser(subparsers)
     from .sweep.cli import add_parser as add_sweep_parser
     add_sweep_parser(subparsers)
+    from .reproduce.cli import add_parser as add_reproduce_parser
+    add_reproduce_parser(subparsers)
     return parser
 
 
