@@ -1,11 +1,11 @@
 """setcourse: a course and a truly sparse reference library for sparse training (SET and DST).
 
-``from setcourse import MLP, load`` gives the estimator and the dataset loader; both are
+``from setcourse import MLP, RBM, load`` gives the estimators and the dataset loader; all are
 imported on first use, so ``import setcourse.data`` stays light (no numba compile).
 """
 __version__ = "0.1.0"
 
-_EXPORTS = {"MLP": "setcourse.model", "load": "setcourse.data.loader"}
+_EXPORTS = {"MLP": "setcourse.model", "RBM": "setcourse.rbm.model", "load": "setcourse.data.loader"}
 __all__ = sorted(_EXPORTS)
 
 

@@ -33,10 +33,13 @@ def setup(dataset="fashion_mnist", n_train=10000, n_test=5000, preprocess="scale
     **load_options
         Passed on to :func:`setcourse.data.load` (e.g. ``seed``).
     """
-    from ..data import load
+    from ..data import DATASETS, load
     fast = fast_mode()
     if fast:
-        n_train, n_test = FAST_SIZES
+        # Never more than the data set has (COIL-20 holds 960 / 480) or than the full run asks.
+        full = DATASETS[dataset].sizes if dataset in DATASETS else FAST_SIZES
+        n_train, n_test = (min(size, asked or size, whole)
+                           for size, asked, whole in zip(FAST_SIZES, (n_train, n_test), full))
     data = load(dataset, n_train=n_train, n_test=n_test, preprocess=preprocess, fallback=True,
                 **load_options)
     if show:

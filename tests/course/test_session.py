@@ -49,3 +49,14 @@ def test_setup_without_the_data_files_falls_back_to_a_small_data_set(monkeypatch
     fast, data = setup("fashion_mnist", n_train=10000, n_test=5000)  # no network in the tests
     assert fast and len(data.y_train) > 0 and data.X_train.shape[1] == data.X_test.shape[1]
     assert str(data) in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name, asked, sizes", [
+    ("coil20", (None, None), (960, 480)),         # smaller than the fast sizes
+    ("fashion_mnist", (500, 300), (500, 300)),   # the full run asks for less
+])
+def test_fast_mode_never_asks_for_more_than_there_is(monkeypatch, name, asked, sizes):
+    monkeypatch.setenv("SETCOURSE_FAST", "1")
+    calls = loader_spy(monkeypatch)
+    setup(name, n_train=asked[0], n_test=asked[1], show=False)
+    assert (calls[0][1]["n_train"], calls[0][1]["n_test"]) == sizes
