@@ -110,3 +110,17 @@ def test_an_unsolved_exercise_falls_back_to_the_reference_and_says_so(capsys):
     for exercise in ("recipe_kwargs", "summarize_history", "in_degree_pmf"):
         reference = answer_or_reference(stub, exercise)
         assert answer_or_reference(reference, exercise) is reference  # the references pass
+
+
+def test_free_energy_checker(capsys):
+    from setcourse.checks import check_free_energy, reference_free_energy
+    assert run(check_free_energy, reference_free_energy, capsys)[0] is True
+
+    def overflowing(V, W, b, c):
+        with np.errstate(over="ignore"):
+            return -(V @ b) - np.log(1 + np.exp(V @ W + c)).sum(axis=1)
+
+    assert_fails(check_free_energy, overflowing, capsys, "np.logaddexp")
+    assert_fails(check_free_energy, lambda V, W, b, c: -reference_free_energy(V, W, b, c), capsys,
+                 "sign is flipped")
+    assert_fails(check_free_energy, lambda V, W, b, c: -(V @ b), capsys, "check each term")
