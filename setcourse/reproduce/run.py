@@ -119,7 +119,8 @@ class Reproduction:
             lines.append(
                 f"{label:8s} " + f"{_pm(mean, sd)} ({len(ours)} seeds, {_join(epochs)} ep)".ljust(36)
                 + f" {_pm(o_mean, o_sd):20s} {' '.join(f'{a:.3f}' for a in ours):34s} "
-                f"{_median(seconds):8.2f} {_median(rss):7.0f} MB")
+                f"{_median(seconds):8.2f} " + ("      -" if math.isnan(_median(rss))
+                                               else f"{_median(rss):7.0f} MB"))
         selection = self.feature_selection("SET")
         if selection is not None:
             original = self.protocol.original_feature_selection
@@ -129,7 +130,8 @@ class Reproduction:
             for epoch, r_original in original.get("r", {}).items():
                 index = _epoch_index(selection["epoch"], epoch)
                 if index is not None:
-                    lines.append(f"  epoch {epoch:>3}: ours {_pm(selection['r'][index], selection['r_sd'][index], 3)}"
+                    lines.append(f"  epoch {epoch:>3}: ours "
+                                 f"{_pm(selection['r'][index], selection['r_sd'][index], 3, '+')}"
                                  f"   original {r_original:+.3f}")
             lines.append(f"  10 % least- vs most-varying pixels at the end: ours "
                          f"{selection['least_varying'][-1]:.1f} vs {selection['most_varying'][-1]:.1f}"
@@ -172,10 +174,10 @@ class Reproduction:
         return figure
 
 
-def _pm(mean, sd, digits=4):
+def _pm(mean, sd, digits=4, sign=""):
     if math.isnan(mean):
         return "-"
-    return f"{mean:.{digits}f}" + ("" if math.isnan(sd) else f" ± {sd:.{digits}f}")
+    return f"{mean:{sign}.{digits}f}" + ("" if math.isnan(sd) else f" ± {sd:.{digits}f}")
 
 
 def _join(values):
