@@ -12,10 +12,13 @@ Usage::
 
     python benchmarks/variants.py [--data-dir DIR] [--epochs 10] [--seeds 0 1 2]
         [--train-samples N] [--test-samples N] [--methods set dsr ...] [--update-period 100]
-        [--json results.json]
+        [--preprocess scale] [--json results.json]
 
 ``DIR`` holds the four Fashion-MNIST IDX files (``train-images-idx3-ubyte.gz``, ...); they are
-checked and read by :func:`setcourse.data.load` (which also caches the parsed arrays).
+checked and read by :func:`setcourse.data.load` (which also caches the parsed arrays), with
+its default preprocessing (pixels scaled to [0, 1], as the original SET code) unless
+``--preprocess`` says otherwise (until issue 13 this benchmark standardised every pixel, which
+gives rare border pixels values up to 185).
 """
 import argparse
 import json
@@ -34,15 +37,17 @@ METHODS = ("set", "dsr", "sparse_momentum", "dst", "rigl", "fixprob")
 TRAINING_PHASES = ("forward", "backward", "update", "evolution")
 
 
-def load_fashion_mnist(data_dir=None, train_samples=None, test_samples=None):
-    """Standardised Fashion-MNIST from ``data_dir`` (or setcourse's cache), optionally a
-    stratified subset: ``(X_train, y_train, X_test, y_test)``."""
+def load_fashion_mnist(data_dir=None, train_samples=None, test_samples=None, preprocess=None):
+    """Fashion-MNIST from ``data_dir`` (or setcourse's cache), optionally a stratified subset:
+    ``(X_train, y_train, X_test, y_test)``; ``preprocess``: as :func:`setcourse.data.load`
+    (``None``: its default)."""
     if data_dir is not None:
         # setcourse.data looks for system copies in $SETCOURSE_DATA_PATH first (and verifies them).
         previous = os.environ.get("SETCOURSE_DATA_PATH")
         os.environ["SETCOURSE_DATA_PATH"] = os.pathsep.join(filter(None, [data_dir, previous]))
+    options = {} if preprocess is None else {"preprocess": preprocess}
     return tuple(load("fashion_mnist", n_train=train_samples, n_test=test_samples, seed=0,
-                      preprocess="standardize"))
+                      **options))
 
 
 def make_strategy(method, update_period):
@@ -150,11 +155,15 @@ def main(argv=None):
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--update-period", type=int, default=100,
                         help="DSR's and RigL's rewiring period in steps (reference: 100)")
+    parser.add_argument("--preprocess", default=None,
+                        help="preprocessing passed to setcourse.data.load (default: its own, "
+                             "scaling to [0, 1])")
     parser.add_argument("--json", help="also write every run's metrics to this file")
     args = parser.parse_args(argv)
     if args.epochs < 1:
         parser.error(f"--epochs must be >= 1; got {args.epochs}")
-    data = load_fashion_mnist(args.data_dir, args.train_samples, args.test_samples)
+    data = load_fashion_mnist(args.data_dir, args.train_samples, args.test_samples,
+                              args.preprocess)
     print(f"Fashion-MNIST: {data[0].shape[0]} train / {data[2].shape[0]} test images, "
           f"{args.epochs} epochs, seeds {args.seeds}, update period {args.update_period}",
           flush=True)

@@ -25,12 +25,18 @@ def drop_smallest(weights, count, rng=None, noise_std=0.0):
     return drop
 
 
-def rewire_layer(layer, drop, grow_positions):
+def rewire_layer(layer, drop, grow_positions, new_velocity=None):
     """Remove the connections where ``drop`` is True and grow ``grow_positions`` at weight 0.
 
     A grown position that was just dropped simply stays, with its old weight and momentum, as
-    in the Sparse Momentum and RigL reference codes (their masks are recombined before the
-    weights are touched). Truly new connections start at zero with zero momentum.
+    in both reference codes: their masks are recombined before the weights are touched
+    (sparse_learning ``sparselearning/core.py:391-414``: the pruned mask is regrown, then
+    ``apply_mask``; RigL ``rigl/sparse_optimizers_base.py:328-334``: only positions empty
+    before the update are new). Truly new connections start at weight 0 (both references),
+    with the momentum ``new_velocity`` gives them, zero by default. Zero is RigL's rule
+    (``reset_momentum``, ``rigl/sparse_optimizers_base.py:337, 345-353``); Sparse Momentum's
+    reference keeps the dense optimiser buffer, so a new weight starts with the momentum that
+    selected it (``sparselearning/funcs.py:241-247``): :class:`SparseMomentum` passes it.
 
     Parameters
     ----------
@@ -38,6 +44,9 @@ def rewire_layer(layer, drop, grow_positions):
     drop : (nnz,) bool array aligned with ``layer.data``
     grow_positions : int64 array of distinct linear positions ``out * n_in + in``, none of
         them a kept connection.
+    new_velocity : float array aligned with ``grow_positions``, optional
+        Velocity of each grown position that is truly new (entries of just-dropped positions
+        are ignored: those keep their own).
 
     Returns
     -------
@@ -54,6 +63,10 @@ def rewire_layer(layer, drop, grow_positions):
             raise ValueError("grow_positions contains connections that are kept")
     keep = ~drop
     keep[index[regrown]] = True
-    new_positions = np.sort(grow_positions[~regrown])
+    order = np.argsort(grow_positions[~regrown], kind="stable")
+    new_positions = grow_positions[~regrown][order]
     layer.replace_connections(keep, new_positions, np.zeros(new_positions.size, np.float32))
+    if new_velocity is not None and new_positions.size:
+        velocity = np.asarray(new_velocity, dtype=np.float32)[~regrown][order]
+        layer.weight_velocity[np.searchsorted(layer.positions(), new_positions)] = velocity
     return int(new_positions.size)

@@ -10,6 +10,12 @@ from setcourse.evolution.sparse_momentum import (accumulate_gradient, momentum_h
 from setcourse import MLP
 
 
+def optimizer(momentum=0.9, lr=0.01, weight_decay=0.0, weight_decay_mode="decoupled"):
+    """What Sparse Momentum reads of the model's optimiser."""
+    return SimpleNamespace(momentum=momentum, lr=lr, weight_decay=weight_decay,
+                           weight_decay_mode=weight_decay_mode)
+
+
 def test_prune_counts_round_up_and_spare_nearly_dense_growing_layers():
     assert prune_counts([4, 5, 7], 0.5, [0.1, 0.1, 0.1], [0.3, 0.3, 0.4]).tolist() == [2, 3, 4]
     # Layer 1 is 90 % dense (sparsity 0.1 < 0.2) with share 0.6 > 1/2: it prunes at rate 0.1.
@@ -72,7 +78,7 @@ def test_nearly_dense_growing_layer_prunes_less(make_layer):
 
 def test_window_accumulates_the_last_steps_of_non_final_epochs(make_layer):
     layer = make_layer(3, 2, [0, 4], [0.5, -0.5], traced=True)
-    model = SimpleNamespace(step_=0, layers_=[layer], optimizer_=SimpleNamespace(momentum=0.5))
+    model = SimpleNamespace(step_=0, layers_=[layer], optimizer_=optimizer(momentum=0.5))
     strategy = SparseMomentum(momentum_horizon=3)
     strategy.setup(model, steps_per_epoch=5, epochs=2)
     rng = np.random.default_rng(0)
@@ -113,3 +119,110 @@ def test_bad_parameters_name_themselves(tiny_data):
                       (SparseMomentum(momentum_horizon=0), "momentum_horizon")):
         with pytest.raises(ValueError, match=name):
             MLP(hidden=(16,), topology=bad, epochs=1, epsilon=2).fit(X, y)
+
+
+# -- held against the reference (TimDettmers/sparse_learning) --------------------------------
+def reference_momentum(grads, weights, shape, mu, l2):
+    """sparse_learning's momentum, ported: the dense PyTorch SGD buffer of each weight matrix,
+    ``M <- mu M + (g + l2 w)`` from the first step on, never reset (the mask only zeroes the
+    weights: ``sparselearning/core.py:347-357``; the buffer is read by ``get_momentum_for_weight``,
+    ``core.py:516-524``). ``grads``: the dense gradient of each step; ``weights``: the active
+    ``(positions, values)`` of each step (the rest are 0)."""
+    buffer = np.zeros(shape, np.float64)
+    out = []
+    for g, (positions, values) in zip(grads, weights):
+        w = np.zeros(shape[0] * shape[1], np.float64)
+        w[positions] = values
+        buffer = mu * buffer + g + l2 * w.reshape(shape)
+        out.append(buffer.copy())
+    return out
+
+
+class RecordingMomentum(SparseMomentum):
+    """Sparse Momentum that records what the reference port needs, step by step."""
+
+    def setup(self, model, steps_per_epoch, epochs):
+        super().setup(model, steps_per_epoch, epochs)
+        self.grads, self.weights, self.at_rewiring = [], [], []
+
+    def before_update(self, model, step):
+        layers = self._traced(model)
+        self.grads.append([layer.delta.astype(np.float64) @ layer.input.T.astype(np.float64)
+                           for layer in layers])
+        self.weights.append([(layer.positions(), layer.data.astype(np.float64))
+                             for layer in layers])
+        return super().before_update(model, step)
+
+    def at_epoch_end(self, model, epoch):
+        layers = self._traced(model)
+        before = [layer.positions() for layer in layers]
+        buffers = [b.copy() for b in self.buffers_]
+        super().at_epoch_end(model, epoch)
+        self.at_rewiring.append((model.step_, buffers, before,
+                                 [layer.positions() for layer in layers],
+                                 [layer.weight_velocity.copy() for layer in layers]))
+
+
+@pytest.mark.parametrize("batch_size, steps_per_epoch", [(96, 5), (32, 15)])
+def test_momentum_and_growth_are_the_references_across_epochs(tiny_data, batch_size,
+                                                               steps_per_epoch):
+    # Fewer steps per epoch than the horizon K = 66: the momentum must run on across epoch
+    # ends. The reference's buffer, ported, is matched within 1e-3 (float32 vs float64);
+    # restarting it every epoch (the old window) is off by far more.
+    X, y = tiny_data
+    lr, mu, l2 = 0.05, 0.9, 2e-4
+    strategy = RecordingMomentum()
+    model = MLP(hidden=(64, 64), topology=strategy, epsilon=4, epochs=4, lr=lr, momentum=mu,
+                weight_decay=l2, weight_decay_mode="l2", batch_size=batch_size, seed=0)
+    model.fit(X, y)
+    assert len(strategy.grads) == 4 * steps_per_epoch and len(strategy.at_rewiring) == 3
+    layers = [layer for layer in model.layers_ if layer.keeps_delta]
+    for index, layer in enumerate(layers):
+        shape = (layer.n_out, layer.n_in)
+        reference = reference_momentum([g[index] for g in strategy.grads],
+                                       [w[index] for w in strategy.weights], shape, mu, l2)
+        for epoch, (step, buffers, before, after, velocity) in enumerate(strategy.at_rewiring):
+            ref = reference[step - 1]
+            ours = buffers[index]
+            scale = np.abs(ref).max()
+            assert np.abs(ours - ref).max() <= 1e-3 * scale
+            if epoch > 0:  # the old window restarted every epoch: only this epoch's steps
+                restarted = reference[step - 1] - mu ** steps_per_epoch * reference[
+                    step - 1 - steps_per_epoch]
+                assert np.abs(restarted - ref).max() > 0.05 * scale
+            # Growth: every truly new connection has a larger |M| than any position left empty.
+            before_i, after_i, velocity_i = before[index], after[index], velocity[index]
+            new = np.setdiff1d(after_i, before_i)
+            empty = np.setdiff1d(np.arange(layer.n_out * layer.n_in), after_i)
+            flat = np.abs(ref).ravel()
+            assert new.size > 0 and flat[new].min() >= flat[empty].max() - 1e-6 * scale
+            # ... and starts with the momentum that selected it, in the optimiser's units.
+            new_velocity = velocity_i[np.searchsorted(after_i, new)]
+            assert np.allclose(new_velocity, -lr * ref.ravel()[new], atol=1e-3 * lr * scale)
+    assert strategy.buffers_ is None  # freed after the last rewiring
+
+
+def test_a_new_weight_keeps_the_momentum_that_selected_it(make_layer):
+    # One new connection under a constant gradient g = 1 (lr 0.01, mu 0.9), its momentum in
+    # steady state M = g / (1 - mu) = 10 when it was selected. The reference (heavy-ball form
+    # of its SGD buffer: M <- mu M + g, w <- w - lr M) moves it by lr * 10 per step at once.
+    from setcourse.nn.optim import SGD
+    lr, mu, steps = 0.01, 0.9, 15
+    layer = make_layer(2, 2, [0, 3], [0.5, -0.5], traced=True)
+    buffer = np.array([[0.0, 10.0], [0.0, 0.0]], np.float32)  # |M| largest at position 1
+    drop = np.array([True, False])
+    counts = SparseMomentum.rewire([layer], [buffer], 0.5, np.array([1.0]), lr=lr)
+    assert counts.tolist() == [1] and layer.positions().tolist() == [1, 3]
+    assert layer.weight_velocity.tolist() == pytest.approx([-lr * 10.0, 0.0])
+    optimizer = SGD(lr, mu, weight_decay=0.0, weight_decay_mode="l2")
+    momentum, reference = 10.0, 0.0
+    for _ in range(steps):
+        layer.weight_grad[:] = [1.0, 0.0]
+        optimizer.step([layer])
+        momentum = mu * momentum + 1.0
+        reference -= lr * momentum
+    assert layer.data[0] == pytest.approx(reference, rel=1e-5)
+    # Zero momentum (RigL's rule) lags mu / (1 - mu) = 9 steps: 0.52 x the reference here.
+    zero = -lr * sum((1 - mu ** k) / (1 - mu) for k in range(1, steps + 1))
+    assert zero / reference == pytest.approx(0.5236, abs=1e-3)
+    assert drop.any()
