@@ -121,3 +121,69 @@ def test_bad_parameters_name_themselves(tiny_data):
     for bad, name in ((DST(alpha=-1.0), "alpha"), (DST(reset_ratio=1.0), "reset_ratio")):
         with pytest.raises(ValueError, match=name):
             MLP(hidden=(16,), topology=bad, epochs=1).fit(X, y)
+
+
+# -- held against the reference (junjieliu2910/DynamicSparseTraining) -----------------------
+def reference_dst_steps(w, b, t, x, r, alpha, lr, mu, weight_decay, steps):
+    """The reference's training step for one ``MaskedMLP`` under the loss ``sum(r * z)``,
+    ported to numpy (float64): forward and mask ``mnist/model/binarization.py:49-66`` (reset
+    of the thresholds at a keep ratio <= 0.01), the step's estimator ``binarization.py:8-23``,
+    the penalty ``alpha * sum(exp(-t))`` ``mnist/trainer/trainer.py:36-38``, and
+    ``torch.optim.SGD(model.parameters(), lr, momentum, weight_decay)`` ``mnist/train.py:72``:
+    every parameter (weights, bias, threshold) gets ``d = g + weight_decay * p``,
+    ``buf = d`` at the first step then ``buf = mu * buf + d``, ``p -= lr * buf``."""
+    params = [np.array(w, np.float64), np.array(b, np.float64), np.array(t, np.float64)]
+    buffers = [None, None, None]
+    history = []
+    for _ in range(steps):
+        w, b, t = params
+        shifted = np.abs(w) - t[:, None]
+        mask = (shifted > 0).astype(np.float64)
+        if mask.sum() / mask.size <= 0.01:
+            t[:] = 0.0
+            shifted = np.abs(w)
+            mask = (shifted > 0).astype(np.float64)
+        a = np.abs(shifted)
+        slope = np.where(a <= 0.4, 2 - 4 * a, np.where(a <= 1, 0.4, 0.0))
+        g_masked = r @ x.T  # dL/d(W * mask)
+        grads = [g_masked * (mask + np.sign(w) * w * slope),
+                 r.sum(axis=1),
+                 -(g_masked * w * slope).sum(axis=1) - alpha * np.exp(-t)]
+        for i, (p, g) in enumerate(zip(params, grads)):
+            d = g + weight_decay * p
+            buffers[i] = d.copy() if buffers[i] is None else mu * buffers[i] + d
+            p -= lr * buffers[i]
+        history.append([p.copy() for p in params])
+    return history
+
+
+@pytest.mark.parametrize("decay_biases", [True, False])
+def test_weight_decay_of_weights_bias_and_thresholds_is_the_references(decay_biases):
+    # The reference decays every parameter through PyTorch's SGD (L2 in the gradient): our
+    # weight_decay_mode="l2", decay_biases=True is that rule, step for step. Without decaying
+    # the biases and thresholds (what DST did before decay_biases existed) they drift away.
+    from setcourse.nn.optim import SGD
+    rng = np.random.default_rng(3)
+    w = rng.uniform(-0.6, 0.6, (3, 4))
+    x = rng.normal(size=(4, 5))
+    r = rng.normal(size=(3, 5)) * 0.3
+    alpha, lr, mu, decay, steps = 0.2, 0.05, 0.9, 0.05, 20
+    layer = layer_with(w, [0.1, 0.0, 0.2], alpha=alpha)
+    layer.bias[:] = [0.3, -0.2, 0.1]
+    reference = reference_dst_steps(w, layer.bias, layer.threshold, x, r, alpha, lr, mu,
+                                    decay, steps)
+    optimizer = SGD(lr, mu, decay, weight_decay_mode="l2", decay_biases=decay_biases)
+    x32, r32 = x.astype(np.float32), r.astype(np.float32)
+    worst = 0.0
+    for expected in reference:
+        layer.forward(x32)
+        layer.backward(r32, need_input_grad=False)
+        optimizer.step([layer])
+        ours = [layer.dense_weights_t, layer.bias, layer.threshold]
+        worst = max(worst, max(np.abs(o - e).max() for o, e in zip(ours, expected)))
+    # The thresholds moved (penalty, estimator and decay all act) and masked some weights.
+    assert np.abs(reference[-1][2] - [0.1, 0.0, 0.2]).min() > 0.02
+    if decay_biases:
+        assert worst < 1e-5
+    else:
+        assert worst > 1e-3
