@@ -41,10 +41,12 @@ class DSR(EvolutionStrategy):
         n_l = (\text{nnz}_l - k_l), \qquad
         g_l = K \, \frac{n_l}{\sum_m n_m}
 
-    prune the :math:`k_l` weights below :math:`H`, regrow :math:`g_l` (rounded, summing to
-    :math:`K`) at uniformly random empty positions of layer :math:`l`, excluding those just
-    pruned, with weight and momentum 0. A layer that cannot take its share passes the rest
-    to the others. Then adapt the threshold towards :math:`N_p` pruned weights:
+    prune the :math:`k_l` weights below :math:`H`, regrow :math:`g_l` (rounded by largest
+    remainders, summing to :math:`K`; the reference rounds to nearest and gives the
+    difference to a random layer, which can loop forever on a full layer: see
+    :func:`~setcourse.evolution.redistribution.apportion`) at uniformly random empty positions
+    of layer :math:`l`, excluding those just pruned, with weight and momentum 0. A layer that
+    cannot take its share passes the rest to the others. Then adapt the threshold towards :math:`N_p` pruned weights:
 
     .. math::
         H \leftarrow H/2 \ \text{if}\ K > (1+\delta) N_p, \qquad
@@ -71,6 +73,9 @@ class DSR(EvolutionStrategy):
 
     References
     ----------
+    Code: github.com/IntelAI/dynamic-reparameterization (commit 7fe9f43): pruning
+    ``parameterized_tensors.py:182-214``, regrowth ``main.py:639-674`` and
+    ``parameterized_tensors.py:216-239``, threshold ``main.py:680-685``.
     H. Mostafa and X. Wang, "Parameter efficient training of deep convolutional neural
     networks by dynamic sparse reparameterization", ICML 2019.
     """

@@ -9,8 +9,30 @@ def apportion(total, shares, capacity, overflow_shares=None):
     than its capacity keeps its capacity and the excess is spread over the layers that still
     have room, in proportion to ``overflow_shares`` (default: ``shares``), until nothing
     overflows. The real-valued result is rounded by largest remainders, so the counts are
-    integers that sum exactly to ``min(total, sum(capacity))`` (the reference codes round
-    down and carry the difference to the next rewiring instead).
+    integers that sum exactly to ``min(total, sum(capacity))``: deterministic, the number of
+    connections stays constant without carrying anything to the next rewiring, and it always
+    ends.
+
+    The references round otherwise (RigL regrows in each layer what it dropped and needs no
+    split):
+
+    - **Sparse Momentum** (``sparse_learning``, ``sparselearning/core.py:461-510``): each
+      layer asks :math:`\lceil s_l\,(\text{removed} + \text{carry}) \rceil`, capped at
+      0.99 of its free positions; the excess is spread *evenly* over all layers (up to 1000
+      passes), and each layer grows the floor of the result (``core.py:407``). What the
+      network then lacks of its initial size is carried, exponentially smoothed, into the
+      next rewiring's budget (``core.py:418-419``). We spread the excess evenly too
+      (``overflow_shares`` all ones) but round here, with nothing to carry.
+    - **DSR** (``IntelAI/dynamic-reparameterization``, ``main.py:639-674``): the shares are
+      the surviving weights; each layer's count is *rounded to nearest*
+      (``np.round``, halves to even), the rounding discrepancy is added to one random layer
+      (clipped at 0), each layer grows what fits (``parameterized_tensors.py:216-239``), and
+      this repeats with what is left until all is grown. When no layer overflows and the
+      rounded counts already sum to the total, ours are the same counts (tested). Otherwise
+      the result is random, it can grow more than was pruned (a negative discrepancy given to
+      a layer at 0 is clipped), and it never ends when the layers the rounding picks are
+      full: survivors (3, 1), room (0, 10) and 1 connection to grow ask (1, 0) of every pass,
+      which grows nothing, forever; ours gives (0, 1).
 
     Parameters
     ----------
