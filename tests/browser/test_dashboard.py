@@ -355,12 +355,18 @@ def test_dashboard_trains_with_a_new_epsilon(lab, chromium):
             screenshot = ARTIFACTS / "dashboard.png"
             page.screenshot(path=str(screenshot), full_page=False)
             dashboard.screenshot(path=str(ARTIFACTS / "dashboard-widget.png"))
-            # Scrub back to the first frame after the run.
+            # After the run: scrub from the first frame through every epoch's frame with the
+            # keyboard; each epoch's connectivity must differ from the one before.
             frame_before = image_digest(page, "img.setcourse-connectivity")
             page.locator(".setcourse-frame .noUi-handle, .setcourse-frame input").first.focus()
             page.keyboard.press("Home")
-            scrubbed = wait_until(lambda: image_digest(page, "img.setcourse-connectivity")
-                                  != frame_before, 10, "the scrubbed frame", page)
+            scrubbed = [wait_until(lambda: (lambda d: d if d != frame_before else "")(
+                image_digest(page, "img.setcourse-connectivity")), 10, "the first frame", page)]
+            n_frames = int(re.search(r"Finished (\d+) epoch", status_after).group(1)) + 1
+            for _ in range(min(n_frames - 1, 8)):
+                page.keyboard.press("ArrowRight")
+                scrubbed.append(wait_until(lambda: (lambda d: d if d != scrubbed[-1] else "")(
+                    image_digest(page, "img.setcourse-connectivity")), 10, "the next frame", page))
         except Exception:
             # What the browser showed when it went wrong, for whoever reads the CI log.
             page.screenshot(path=str(ARTIFACTS / "failure.png"), full_page=True)
@@ -372,13 +378,15 @@ def test_dashboard_trains_with_a_new_epsilon(lab, chromium):
         {"train_click_to_finished_s": run_seconds, "status": status_after,
          "distinct_images": {k: len(v) for k, v in seen.items()}}, indent=1))
     assert curves_after != curves_before, "the learning-curve image did not change"
-    # Redrawn while it trained: more than one degree histogram and connectivity frame.
-    assert len(seen["img.setcourse-degrees"]) >= 3, seen
-    assert len(seen["img.setcourse-connectivity"]) >= 3, seen
+    # Redrawn while it trained (the drawing thread skips epochs that end while it draws, so
+    # in fast mode not every epoch is shown live) ...
+    assert len(seen["img.setcourse-degrees"]) >= 2, seen
+    assert len(seen["img.setcourse-connectivity"]) >= 2, seen
+    # ... and every epoch's frame kept: consecutive frames differ when scrubbed.
+    assert len(scrubbed) >= 3 and all(a != b for a, b in zip(scrubbed, scrubbed[1:])), scrubbed
     assert "2 runs" in runs_text and "run 1" in runs_text and "run 2" in runs_text, runs_text
     assert f"ζ {zeta:.2f}" in runs_text and f"dropout {dropout:.2f}" in runs_text, runs_text
     assert box["height"] <= 900 - 60 and box["width"] <= 1400, f"dashboard is {box}"
-    assert scrubbed
     nnz = re.search(r"nnz=(\d+)", status_after)
     layers = re.search(r"layers=(\d+(?:-\d+)+)", status_after)
     assert nnz and layers, f"status line lacks nnz=... or layers=...: {status_after!r}"
