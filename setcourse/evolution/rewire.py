@@ -34,7 +34,8 @@ def rewire_layer(layer, drop, grow_positions, new_velocity=None):
     ``apply_mask``; RigL ``rigl/sparse_optimizers_base.py:328-334``: only positions empty
     before the update are new). Truly new connections start at weight 0 (both references),
     with the momentum ``new_velocity`` gives them, zero by default. Zero is RigL's rule
-    (``reset_momentum``, ``rigl/sparse_optimizers_base.py:337, 345-353``); Sparse Momentum's
+    (``SparseRigLOptimizerBase.reset_momentum``, ``rigl/sparse_optimizers_base.py:555-563``:
+    the gradient times ``initial_acc_scale``, 0 by default, line 453); Sparse Momentum's
     reference keeps the dense optimiser buffer, so a new weight starts with the momentum that
     selected it (``sparselearning/funcs.py:241-247``): :class:`SparseMomentum` passes it.
 

@@ -74,6 +74,12 @@ class RigL(EvolutionStrategy):
 
     References
     ----------
+    Code: github.com/google-research/rigl (commit d39fc7d), ``rigl/sparse_optimizers_base.py``:
+    drop by :math:`|w|` plus noise and grow by :math:`|\nabla|` (``SparseRigLOptimizerBase.
+    generic_mask_update``, lines 523-538), :math:`n = \lfloor \alpha_t\, \text{nnz} \rfloor`
+    and a dropped-and-regrown position kept (``_get_update_op``, 276-343), new momentum 0
+    (``reset_momentum``, 555-563), the update steps and the cosine drop fraction
+    (``is_mask_update_iter``, ``get_drop_fraction``, 198-258).
     U. Evci, T. Gale, J. Menick, P. S. Castro and E. Elsen, "Rigging the lottery: making
     all tickets winners", ICML 2020.
     """

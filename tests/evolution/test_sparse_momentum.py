@@ -226,3 +226,20 @@ def test_a_new_weight_keeps_the_momentum_that_selected_it(make_layer):
     zero = -lr * sum((1 - mu ** k) / (1 - mu) for k in range(1, steps + 1))
     assert zero / reference == pytest.approx(0.5236, abs=1e-3)
     assert drop.any()
+
+
+def test_window_of_k_steps_is_the_references_momentum_within_its_tolerance(tiny_data):
+    # 69 steps per epoch > K = 66: the buffer starts 66 steps before the rewiring; what it
+    # misses weighs mu^66 < 1e-3 of the gradients it holds (the docstring's promise).
+    X, y = tiny_data
+    strategy = RecordingMomentum()
+    model = MLP(hidden=(32,), topology=strategy, epsilon=4, epochs=2, lr=0.05,
+                weight_decay=0.0, batch_size=7, seed=0).fit(X, y)
+    layer = model.layers_[0]
+    step, buffers, *_ = strategy.at_rewiring[0]
+    assert step == 69 and strategy.horizon_ == 66
+    reference = reference_momentum([g[0] for g in strategy.grads],
+                                   [w[0] for w in strategy.weights],
+                                   (layer.n_out, layer.n_in), 0.9, 0.0)[step - 1]
+    error = np.linalg.norm(buffers[0] - reference) / np.linalg.norm(reference)
+    assert error <= 1e-3
