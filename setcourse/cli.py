@@ -78,7 +78,7 @@ def add_train_parser(subparsers):
     p.add_argument("--dropout", type=float, default=0.3, help="dropout rate (default: 0.3)")
     p.add_argument("--activation", default="relu", help="relu, leaky_relu, all_relu, sigmoid, tanh")
     p.add_argument("--loss", default="cross_entropy", help="cross_entropy or mse")
-    p.add_argument("--lr", type=float, default=0.01, help="learning rate (default: 0.01)")
+    p.add_argument("--lr", type=float, default=0.05, help="learning rate (default: 0.05, the SET tutorial's)")
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--weight-decay", type=float, default=2e-4)
     p.add_argument("--batch-size", type=int, default=128)

@@ -18,7 +18,7 @@ STRATEGIES = {"fixprob": FixProb, "set": SET, "dsr": DSR, "sparse_momentum": Spa
               "dst": DST, "rigl": RigL}
 
 
-def strategy_for(topology, zeta=0.3, regrow_init="init"):
+def strategy_for(topology, zeta=0.3, regrow_init="zero"):
     """The strategy object for ``topology``; ``None`` for ``"dense"``."""
     if isinstance(topology, EvolutionStrategy):
         return topology

@@ -71,7 +71,7 @@ def regrow_random(n_rows, n_cols, occupied, count, rng):
     return sample_empty_positions(n_rows, n_cols, count, rng, occupied)
 
 
-def set_evolve_layer(layer, zeta, rng, regrow_init="init"):
+def set_evolve_layer(layer, zeta, rng, regrow_init="zero"):
     """One SET step on a sparse layer, in place; returns the number of connections rewired."""
     keep = set_prune(layer.data, zeta)
     n_removed = int(keep.size - keep.sum())
@@ -107,7 +107,7 @@ class SET(EvolutionStrategy):
     RULES = {"zeta": Interval(0, 1, high_open=True), "regrow_init": Choice(*REGROW_INITS),
              "evolve_classifier": Choice(True, False)}
 
-    def __init__(self, zeta=0.3, regrow_init="init", evolve_classifier=True):
+    def __init__(self, zeta=0.3, regrow_init="zero", evolve_classifier=True):
         self.zeta = zeta
         self.regrow_init = regrow_init
         self.evolve_classifier = evolve_classifier
