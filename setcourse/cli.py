@@ -81,13 +81,26 @@ def add_train_parser(subparsers):
     p.add_argument("--lr", type=float, default=0.05, help="learning rate (default: 0.05, the SET tutorial's)")
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--weight-decay", type=float, default=2e-4)
+    p.add_argument("--weight-decay-mode", default="decoupled", choices=["decoupled", "l2"],
+                   help="decoupled: w <- w + v - decay * w every step (the SET tutorial's); "
+                        "l2: decay * w added to the gradient (default: decoupled)")
+    p.add_argument("--no-decay-biases", dest="decay_biases", action="store_false",
+                   help="leave the biases undecayed (the tutorial decays them)")
+    p.add_argument("--regrow-init", default="zero",
+                   choices=["zero", "init", "dense_fan_in", "actual_fan_in"],
+                   help="value of the connections SET regrows (default: zero)")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--init", default="actual_fan_in", help="actual_fan_in or dense_fan_in")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n-train", type=int, help="training samples (stratified subset)")
     p.add_argument("--n-test", type=int, help="test samples (stratified subset)")
-    p.add_argument("--preprocess", default="standardize",
+    p.add_argument("--subset", default="stratified", choices=["stratified", "tutorial"],
+                   help="how --n-train/--n-test rows are picked: stratified, or the SET "
+                        "tutorial's first rows after its shuffle (default: stratified)")
+    p.add_argument("--data-seed", type=int, default=None,
+                   help="seed of the subset (default: --seed; the tutorial keeps 0 for all seeds)")
+    p.add_argument("--preprocess", default="scale",
                    choices=["standardize", "scale", "binarize", "none"],
                    help="per-feature z-score with training statistics, scaling to [0, 1], "
                         "scaling then 0/1 at 0.5 (binarize), or none")
@@ -212,13 +225,17 @@ def run_train(args):
     if args.data_dir:
         # Same as `data import`: verified, then copied into the cache, where load finds it.
         import_folder(DATASETS[args.dataset], args.data_dir)
-    data = load(args.dataset, n_train=args.n_train, n_test=args.n_test, seed=args.seed,
-                preprocess=None if args.preprocess == "none" else args.preprocess)
+    data = load(args.dataset, n_train=args.n_train, n_test=args.n_test,
+                seed=args.seed if args.data_seed is None else args.data_seed,
+                preprocess=None if args.preprocess == "none" else args.preprocess,
+                subset=args.subset)
     print(f"{data.name}: {len(data.y_train)} train / {len(data.y_test)} test samples, "
           f"{data.X_train.shape[1]} features (from {data.source})", flush=True)
     model = MLP(hidden=args.hidden, topology=args.model, epsilon=args.epsilon, zeta=args.zeta,
                 dropout=args.dropout, activation=args.activation, loss=args.loss, lr=args.lr,
                 momentum=args.momentum, weight_decay=args.weight_decay,
+                weight_decay_mode=args.weight_decay_mode, decay_biases=args.decay_biases,
+                regrow_init=args.regrow_init,
                 batch_size=args.batch_size, epochs=args.epochs, init=args.init, seed=args.seed,
                 n_classes=len(data.class_names))
     interrupt = InterruptToStop()

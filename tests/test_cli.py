@@ -187,3 +187,23 @@ def test_sweep_is_a_subcommand_and_binarize_a_preprocessing():
     args = parser.parse_args(["sweep", "--out", "x"])
     assert callable(args.run)
     assert parser.parse_args(["train", "--preprocess", "binarize"]).preprocess == "binarize"
+
+
+def test_the_train_commands_defaults_are_the_estimators():
+    """One source of truth in spirit: every MLP option the CLI offers defaults as MLP does."""
+    import inspect
+
+    from setcourse import MLP
+    from setcourse.cli import build_parser
+    args = build_parser().parse_args(["train"])
+    defaults = {name: p.default for name, p in inspect.signature(MLP).parameters.items()}
+    names = {"hidden": "hidden", "epsilon": "epsilon", "zeta": "zeta", "dropout": "dropout",
+             "activation": "activation", "loss": "loss", "lr": "lr", "momentum": "momentum",
+             "weight_decay": "weight_decay", "weight_decay_mode": "weight_decay_mode",
+             "decay_biases": "decay_biases", "regrow_init": "regrow_init",
+             "batch_size": "batch_size", "epochs": "epochs", "init": "init", "seed": "seed",
+             "model": "topology"}
+    for option, param in names.items():
+        assert getattr(args, option) == defaults[param], option
+    from setcourse.data import load
+    assert args.preprocess == inspect.signature(load).parameters["preprocess"].default
