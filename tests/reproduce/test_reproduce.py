@@ -43,7 +43,7 @@ def test_bad_names_are_refused():
 TINY = dataclasses.replace(
     FASHION_MNIST_SET, name="tiny",
     base={**FASHION_MNIST_SET.base, "dataset": "digits", "n_train": 300, "n_test": 100,
-          "subset": "stratified", "hidden": [24], "epsilon": 4, "epochs": 3, "batch_size": 30},
+          "subset": "stratified", "hidden": [24, 16], "epsilon": 4, "epochs": 3, "batch_size": 30},
     models={"SET": FASHION_MNIST_SET.models["SET"], "Dense": FASHION_MNIST_SET.models["Dense"]})
 
 
@@ -138,3 +138,16 @@ def test_a_short_rerun_of_the_stored_spec_reproduces_the_first_epochs():
         assert ours == theirs
     else:
         np.testing.assert_allclose(ours, theirs, atol=0.01)
+
+
+def test_the_long_run_figures_are_titled_and_labelled(tiny):
+    from setcourse.reproduce.figures import (connections_at, plot_accuracy_curves,
+                                             plot_converged_connectivity, plot_hubs)
+    result, _ = tiny
+    run = result.of("SET")[0]
+    epoch, values = connections_at(run, 400)
+    assert epoch == 3 and values.shape == (64,)   # the last stored epoch of a 3-epoch run
+    for figure in (plot_converged_connectivity(result, epochs=(0, 3)), plot_hubs(result),
+                   plot_accuracy_curves(result)):
+        axes = [ax for ax in figure.axes if ax.get_label() != "<colorbar>"]
+        assert all(ax.get_title() and ax.get_xlabel() and ax.get_ylabel() for ax in axes)
