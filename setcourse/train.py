@@ -17,9 +17,25 @@ from ._validation import (check_features, check_labels, check_positive_int,
                           check_validation_data, integer_labels)
 
 
-def _call(callbacks, hook, *args):
+def call_hook(callbacks, hook, *args):
+    """Call ``hook`` of every callback with ``args``."""
     for callback in callbacks:
         getattr(callback, hook)(*args)
+
+
+def close_epoch(model, epoch, row, stopped, callbacks, phases=PHASES):
+    """Finish epoch ``epoch``'s history row (total seconds over ``phases``, nnz, stopped),
+    append it, count the epoch and call ``on_epoch_end``; True when training must stop.
+
+    Shared by every estimator's loop (the MLP's :func:`fit`, the RBM's)."""
+    row["seconds_epoch"] = sum(row[f"seconds_{phase}"] for phase in phases)
+    row["nnz"] = model.nnz_
+    row["stopped"] = bool(stopped)
+    model.history_.append(row)
+    model.epoch_ += 1
+    call_hook(callbacks, "on_epoch_end", model, epoch, row)
+    return model.stop_training_
+
 
 
 def fit(model, X, y, validation_data=None, epochs=None, callbacks=(), batch_transform=None):
@@ -79,11 +95,11 @@ def fit(model, X, y, validation_data=None, epochs=None, callbacks=(), batch_tran
     limits = threadpool_limits(limits=1, user_api="blas") if model.is_sparse else contextlib.nullcontext()
     # Overflow shows up as a non-finite loss, reported below with advice; no numpy warnings.
     with limits, np.errstate(over="ignore", invalid="ignore"):
-        _call(callbacks, "on_train_begin", model)
+        call_hook(callbacks, "on_train_begin", model)
         for epoch_in_run in range(epochs):
             epoch = model.epoch_
             last_epoch = epoch_in_run == epochs - 1
-            _call(callbacks, "on_epoch_begin", model, epoch)
+            call_hook(callbacks, "on_epoch_begin", model, epoch)
             row = _train_epoch(model, X, y, batch_size, epoch, callbacks, batch_transform)
             stopped = model.stop_training_
             # Evaluate the network that was trained, before evolution rewires it (as SET does).
@@ -93,20 +109,14 @@ def fit(model, X, y, validation_data=None, epochs=None, callbacks=(), batch_tran
             else:
                 row["test_loss"] = row["test_accuracy"] = float("nan")
             row["seconds_evaluation"] = time.perf_counter() - start
-            _call(callbacks, "before_evolution", model, epoch)
+            call_hook(callbacks, "before_evolution", model, epoch)
             start = time.perf_counter()
             if strategy is not None and not last_epoch and not stopped:
                 strategy.at_epoch_end(model, epoch)
             row["seconds_evolution"] += time.perf_counter() - start
-            row["seconds_epoch"] = sum(row[f"seconds_{p}"] for p in PHASES)
-            row["nnz"] = model.nnz_
-            row["stopped"] = bool(stopped)
-            model.history_.append(row)
-            model.epoch_ += 1
-            _call(callbacks, "on_epoch_end", model, epoch, row)
-            if model.stop_training_:
+            if close_epoch(model, epoch, row, stopped, callbacks):
                 break
-        _call(callbacks, "on_train_end", model)
+        call_hook(callbacks, "on_train_end", model)
     return model
 
 
@@ -202,7 +212,7 @@ def _train_epoch(model, X, y, batch_size, epoch, callbacks, batch_transform):
         loss_sum += loss * yb.size
         correct += batch_correct
         seen += yb.size
-        _call(callbacks, "on_batch_end", model, epoch, batch,
+        call_hook(callbacks, "on_batch_end", model, epoch, batch,
               {"loss": loss, "accuracy": batch_correct / yb.size, "n_batches": n_batches})
         if model.stop_training_:
             break

@@ -421,18 +421,23 @@ def setup_of(cell):
     return bool(cell.get("metadata", {}).get("setcourse", {}).get("setup"))
 
 
-def hidden_tests(source):
-    """The code of the hidden-test regions of a cell's source."""
+def split_hidden(source):
+    """``(hidden, visible)``: the code inside a cell's hidden-test regions, and the rest."""
     begin, end = HIDDEN_TESTS
-    out, inside = [], False
+    hidden, visible, inside = [], [], False
     for line in source.split("\n"):
         if line.strip().startswith(begin):
             inside = True
         elif line.strip().startswith(end):
             inside = False
-        elif inside:
-            out.append(line)
-    return "\n".join(out)
+        else:
+            (hidden if inside else visible).append(line)
+    return "\n".join(hidden), "\n".join(visible)
+
+
+def hidden_tests(source):
+    """The code of the hidden-test regions of a cell's source."""
+    return split_hidden(source)[0]
 
 
 def exercises_of(nb):
@@ -461,16 +466,7 @@ def exercises_of(nb):
 
 
 def _without_hidden(source):
-    begin, end = HIDDEN_TESTS
-    out, inside = [], False
-    for line in source.split("\n"):
-        if line.strip().startswith(begin):
-            inside = True
-        elif line.strip().startswith(end):
-            inside = False
-        elif not inside:
-            out.append(line)
-    return "\n".join(out)
+    return split_hidden(source)[1]
 
 
 def instructor_folders(path, instructor=None):

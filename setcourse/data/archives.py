@@ -62,14 +62,19 @@ def read_tar_members(path, wanted):
     return found
 
 
+def _checked_zip_member(archive, path, member):
+    """Check every member name of the open zip ``archive``; fail unless ``member`` is one."""
+    names = archive.namelist()
+    for name in names:
+        check_member_name(name, path)
+    if member not in names:
+        raise ValueError(f"archive {path} lacks {member}")
+
+
 def read_zip_member(path, member):
     """The bytes of ``member`` in the zip file ``path`` (all member names are checked)."""
     with zipfile.ZipFile(path) as archive:
-        names = archive.namelist()
-        for name in names:
-            check_member_name(name, path)
-        if member not in names:
-            raise ValueError(f"archive {path} lacks {member}")
+        _checked_zip_member(archive, path, member)
         return archive.read(member)
 
 
@@ -93,11 +98,7 @@ def copy_member(path, member, out_path, max_bytes=None):
     try:
         if zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as archive:
-                names = archive.namelist()
-                for name in names:
-                    check_member_name(name, path)
-                if member not in names:
-                    raise ValueError(f"archive {path} lacks {member}")
+                _checked_zip_member(archive, path, member)
                 _check_size(archive.getinfo(member).file_size, max_bytes, member, path)
                 with archive.open(member) as source:
                     return _copy(source, out_path, max_bytes, member, path)

@@ -89,9 +89,12 @@ def layer_densities(shapes, allocation="erdos_renyi", epsilon=20.0, density=None
 
 
 def n_connections(density, n_in, n_out):
-    """Number of connections of a layer: ``round(p * n_in * n_out)``, capped at full."""
+    """Number of connections of a layer: ``p * n_in * n_out`` rounded half up, capped at full.
+
+    Half up, as the course teaches it and as SET rounds its pruning counts (Python's ``round``
+    sends 2.5 to 2)."""
     total = n_in * n_out
-    return total if density >= 1 else min(total, int(round(density * total)))
+    return total if density >= 1 else min(total, int(np.floor(density * total + 0.5)))
 
 
 def unique_sorted(values):

@@ -20,6 +20,7 @@ from ..evolution.set import set_evolve_layer, set_prune
 from ..nn import kernels as nn_kernels
 from ..nn.sparsity import erdos_renyi_density
 from ..callbacks import History
+from ..train import call_hook as _call, close_epoch
 from . import persistence
 from .ais import ais_log_partition, base_rate_biases
 from .energy import free_energy, pseudo_log_likelihood
@@ -34,6 +35,9 @@ TOPOLOGIES = ("dense", "fixprob", "set")
 REGROW_INITS = ("init", "zero")
 #: Samples of the training set whose free energy is compared with the test set's each epoch.
 MAX_MONITOR_SAMPLES = 1000
+
+#: The timed phases of an RBM epoch (``seconds_<phase>`` in the history).
+PHASES = ("sampling", "update", "evaluation", "evolution")
 
 
 class RBM:
@@ -276,14 +280,7 @@ class RBM:
             start = time.perf_counter()
             self._evolve(last or stopped)
             row["seconds_evolution"] = time.perf_counter() - start
-            row["seconds_epoch"] = sum(row[f"seconds_{phase}"] for phase in
-                                       ("sampling", "update", "evaluation", "evolution"))
-            row["nnz"] = self.nnz_
-            row["stopped"] = bool(stopped)
-            self.history_.append(row)
-            self.epoch_ += 1
-            _call(callbacks, "on_epoch_end", self, epoch, row)
-            if self.stop_training_:
+            if close_epoch(self, epoch, row, stopped, callbacks, PHASES):
                 break
         _call(callbacks, "on_train_end", self)
 
@@ -512,8 +509,3 @@ class RBM:
     def load(cls, path):
         """Rebuild a model written by :meth:`save`, validated; ``warm_start`` continues training."""
         return persistence.load(cls, path)
-
-
-def _call(callbacks, hook, *args):
-    for callback in callbacks:
-        getattr(callback, hook)(*args)

@@ -142,9 +142,6 @@ def test_the_rounding_rule_is_the_one_of_set_pruning():
             assert connection_count(share, total, 1) == n_to_remove(share, total)
 
 
-@pytest.mark.xfail(strict=True, reason="setcourse.nn.sparsity.n_connections still uses Python's "
-                   "round (half to even); reported to the engine's owner: the course rounds half "
-                   "up. Remove this marker when it does.")
 def test_the_engine_builds_layers_with_the_same_rounding():
     from setcourse.checks.erdos_renyi_mask import connection_count
     from setcourse.nn.sparsity import n_connections

@@ -1,4 +1,4 @@
-"""How quickly the SET dashboard answers: ``python -m setcourse.widgets.timing [--fast]``.
+"""How quickly the SET dashboard answers: ``python -m setcourse.course.timing [--fast]``.
 
 Builds the dashboard of notebook 02 with its class settings, trains once to compile the
 kernels, then presses Train (a background run, as in the browser) and prints
@@ -16,7 +16,8 @@ import time
 
 import numpy as np
 
-from ..course.session import FAST_VARIABLE
+from ..widgets.set_dashboard import CLASS_SETTINGS, SETDashboard
+from .session import FAST_VARIABLE, setup
 
 
 def measure(fast=False, epochs=4, runs=2):
@@ -24,8 +25,6 @@ def measure(fast=False, epochs=4, runs=2):
     import os
     if fast:
         os.environ[FAST_VARIABLE] = "1"
-    from ..course import setup
-    from .set_dashboard import CLASS_SETTINGS, SETDashboard
     _, data = setup("fashion_mnist", n_train=10000, n_test=5000, show=True)
     X, y, X_test, y_test = data
     board = SETDashboard(X, y, X_test, y_test, image_shape=data.image_shape,
