@@ -37,6 +37,8 @@ still a FileNotFoundError.
 
 The estimator class is passed in (``load(MLP, path)``): this module sits below the model and
 imports nothing of it.
+
+One concept (a checkpoint read as untrusted input, check by check), hence its length.
 """
 import inspect
 import json

@@ -8,6 +8,8 @@ with :math:`W` of shape ``(n_visible, n_hidden)`` truly sparse for ``fixprob`` a
 Trained by CD-k or persistent CD with SGD, momentum and weight decay. The method names follow
 :class:`sklearn.neural_network.BernoulliRBM`; data are batch-major ``(n_samples, n_visible)``
 in [0, 1] at the interface and feature-major inside.
+
+One concept (the RBM estimator: parameters, fit loop, inference, evaluation), hence its length.
 """
 import math
 import time

@@ -21,6 +21,8 @@ per run; each summary records the ``numba_threads`` it ran with.
 
 In a script, call :func:`run_sweep` under ``if __name__ == "__main__":`` (the local cluster's
 worker processes are spawned, and re-import the script); a notebook needs nothing.
+
+One concept (the Dask side of a sweep: cluster, submission, progress, results), hence its length.
 """
 import os
 import sys

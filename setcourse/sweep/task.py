@@ -3,6 +3,8 @@
 :func:`run_one` is top-level and takes only plain JSON, so any worker of any cluster can run
 it; it never raises: a failing run comes back with ``status: "failed"``, its error and the
 traceback, and the sweep goes on.
+
+One concept (one run on a worker, from spec to written summary), hence its length.
 """
 import contextlib
 import datetime

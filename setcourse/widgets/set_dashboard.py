@@ -1,6 +1,9 @@
 """Module 02's SET dashboard: sliders for ε, ζ, dropout, learning rate, epochs and data size,
 and four live views of the run: learning curves (earlier runs kept), degree distributions,
-input connectivity (with its feature-selection number) and the last rewiring step."""
+input connectivity (with its feature-selection number) and the last rewiring step.
+
+One concept (module 02's dashboard: its controls, views and runs), hence its length.
+"""
 import html
 import threading
 from pathlib import Path

@@ -15,6 +15,7 @@ import pytest
 
 from course.notebook_fixtures import PRUNE_SOLUTION, fixture_notebook
 from setcourse import course
+from setcourse.course import kernel
 from setcourse.course import grade
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +30,7 @@ def test_check_rejects_a_non_positive_timeout(capsys):
 
 
 def test_the_kernel_gets_no_secrets():
-    env = grade.kernel_environment(fast=True, environ={
+    env = kernel.kernel_environment(fast=True, environ={
         "PATH": "/bin", "HOME": "/home/x", "GITHUB_TOKEN": "t", "AWS_ACCESS_KEY_ID": "a",
         "MY_API_KEY": "k", "DB_PASSWORD": "p", "SSH_AUTH_SOCK": "/s", "client_secret": "c",
         "SETCOURSE_DATA": "/d", "PYTEST_ADDOPTS": "-x"})
@@ -42,10 +43,10 @@ def test_answers_travel_as_data_never_as_pickles(tmp_path):
     with open(evil, "wb") as handle:
         np.savez(handle, __reply__=np.array(json.dumps({"result": {"t": "nd", "k": "a0"}})),
                  a0=np.array([{"a": 1}], dtype=object))
-    with pytest.raises(grade.StudentError, match="could not read"):
-        grade.read_answer(evil)
-    opaque = grade.decode({"t": "other", "type": "x.Always", "repr": "Always()"}, {})
-    assert isinstance(opaque, grade.Opaque) and not isinstance(opaque, np.ndarray)
+    with pytest.raises(kernel.StudentError, match="could not read"):
+        kernel.read_answer(evil)
+    opaque = kernel.decode({"t": "other", "type": "x.Always", "repr": "Always()"}, {})
+    assert isinstance(opaque, kernel.Opaque) and not isinstance(opaque, np.ndarray)
 
 
 def test_hidden_tests_belong_to_the_exercise_whose_checker_cells_follow_it():
@@ -359,7 +360,7 @@ def test_answers_keep_their_type_and_shape_across_the_process_boundary(tmp_path)
 
     import scipy.sparse as sp
     namespace = {}
-    exec(grade.KERNEL_HELPER, namespace)
+    exec(kernel.KERNEL_HELPER, namespace)
     values = {
         "scalar": np.float64(0.25), "zero_d": np.array(3), "bool_mask": np.array([True, False]),
         "matrix": np.asmatrix([[1, 2]]), "csr": sp.csr_matrix(np.eye(3)),
@@ -371,8 +372,8 @@ def test_answers_keep_their_type_and_shape_across_the_process_boundary(tmp_path)
         request, answer = tmp_path / f"{name}.pkl", tmp_path / f"{name}.npz"
         request.write_bytes(pickle.dumps((name, ())))
         namespace["_setcourse_grader"](str(request), str(answer))
-        reply, arrays = grade.read_answer(answer)
-        got = grade.decode(reply["result"], arrays)
+        reply, arrays = kernel.read_answer(answer)
+        got = kernel.decode(reply["result"], arrays)
         if name in ("scalar", "zero_d", "bool_mask"):
             assert type(got) is type(value) and np.shape(got) == np.shape(value), name
             assert np.array_equal(got, value) and got.dtype == value.dtype, name
@@ -384,7 +385,7 @@ def test_answers_keep_their_type_and_shape_across_the_process_boundary(tmp_path)
             assert got["a"] == [1, 2.5, None, "x"] and isinstance(got["b"], tuple)
             assert np.array_equal(got["b"][0], [0, 1]) and got["b"][1] is True
         elif name == "object":
-            assert isinstance(got, grade.Opaque) and "builtins.object" in repr(got)
+            assert isinstance(got, kernel.Opaque) and "builtins.object" in repr(got)
         else:
             assert got is None
 
