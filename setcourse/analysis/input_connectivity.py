@@ -108,3 +108,16 @@ class InputConnectivity(Callback):
     def images(self):
         """:meth:`frames` reshaped to images, ``(n_epochs + 1, height, width)``."""
         return np.stack([as_image(f, self.image_shape, self.channel_axis) for f in self.frames()])
+
+
+def check_frames(frames, labels=None):
+    """``frames`` as a ``(n_frames, n_features)`` array (at least one frame), and ``labels``
+    checked to have one entry per frame; raises ValueError naming what is wrong."""
+    frames = np.asarray(frames)
+    if frames.ndim != 2 or frames.shape[0] == 0:
+        raise ValueError(f"frames must be a non-empty 2-D array (n_frames, n_features); "
+                         f"got shape {frames.shape}")
+    if labels is not None and len(labels) != frames.shape[0]:
+        raise ValueError(f"labels must have one entry per frame ({frames.shape[0]}); "
+                         f"got {len(labels)}")
+    return frames

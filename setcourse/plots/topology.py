@@ -6,8 +6,8 @@ from matplotlib.ticker import LogFormatter
 
 from .._atomic import atomic_file
 from ..analysis.degrees import LayerDegrees, layer_degrees
-from ..analysis.input_connectivity import (InputConnectivity, as_image, default_image_shape,
-                                           input_connections)
+from ..analysis.input_connectivity import (InputConnectivity, as_image, check_frames,
+                                           default_image_shape, input_connections)
 from ..analysis.nnstd import nnstd_matrix
 from .figure import detached_figure as _figure, figure_png
 
@@ -197,13 +197,7 @@ def input_connectivity_animation(frames, image_shape=None, channel_axis=None, ep
         channel_axis = frames.channel_axis if channel_axis is None else channel_axis
         labels = ["at initialisation"] + [f"after epoch {e + 1}" for e in frames.epochs_]
         frames = frames.frames()
-    frames = np.asarray(frames)
-    if frames.ndim != 2 or frames.shape[0] == 0:
-        raise ValueError(f"frames must be (n_frames, n_features) with n_frames >= 1; got shape "
-                         f"{frames.shape}")
-    if labels is not None and len(labels) != frames.shape[0]:
-        raise ValueError(f"labels must have one entry per frame ({frames.shape[0]}); "
-                         f"got {len(labels)}")
+    frames = check_frames(frames, labels)
     if labels is None:
         epochs = list(range(frames.shape[0])) if epochs is None else list(epochs)
         labels = [f"epoch {e}" for e in epochs]

@@ -2,10 +2,9 @@
 import html
 
 import ipywidgets as widgets
-import numpy as np
 
 from ..analysis.feature_selection import feature_selection
-from ..analysis.input_connectivity import as_image
+from ..analysis.input_connectivity import as_image, check_frames
 from ..plots.figure import DPI
 from ..plots.live import LiveConnectivity, panel_png
 
@@ -32,13 +31,7 @@ class EpochScrubber:
     """
 
     def __init__(self, frames, image_shape=None, labels=None, variance=None):
-        frames = np.asarray(frames)
-        if frames.ndim != 2 or frames.shape[0] == 0:
-            raise ValueError(f"frames must be a non-empty 2-D array (n_frames, n_features); "
-                             f"got shape {frames.shape}")
-        if labels is not None and len(labels) != frames.shape[0]:
-            raise ValueError(f"labels must have one entry per frame ({frames.shape[0]}); "
-                             f"got {len(labels)}")
+        frames = check_frames(frames, labels)
         as_image(frames[0], image_shape)  # validates image_shape
         self.frames = frames
         self.image_shape = image_shape
