@@ -6,6 +6,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import time
+
 import numpy as np
 import pytest
 
@@ -81,9 +83,15 @@ def test_the_dataset_is_loaded_once_per_process(tmp_path):
 def test_peak_rss_sees_memory_used_inside_the_block():
     with PeakRSS() as before:
         pass
-    with PeakRSS() as memory:
-        block = np.ones(40 * 2 ** 20 // 8)  # 40 MiB, touched
-        del block
+    import mmap
+    with PeakRSS(interval=0.02) as memory:
+        # A fresh anonymous mapping, every page touched: 40 MiB more resident memory whatever
+        # the allocator kept from earlier tests (a reused heap block would not add any).
+        block = mmap.mmap(-1, 40 * 2 ** 20)
+        for offset in range(0, len(block), mmap.PAGESIZE):
+            block[offset] = 1
+        time.sleep(0.2)  # long enough to be sampled where the kernel's peak mark cannot reset
+        block.close()
     assert memory.method in ("VmHWM", "ru_maxrss", "sampled")
     assert memory.peak >= before.peak + 30 * 2 ** 20
 
