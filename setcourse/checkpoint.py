@@ -53,7 +53,7 @@ from collections import namedtuple
 import numpy as np
 
 from ._atomic import atomic_file
-from ._plan import MAX_WIDTH, check_plan, format_bytes, memory_limit, plan
+from .plan import MAX_WIDTH, check_plan, format_bytes, memory_limit, plan
 from .evolution import STRATEGIES, EvolutionStrategy
 from .nn.layers import Layer
 

@@ -9,7 +9,7 @@ import inspect
 import numpy as np
 
 from . import checkpoint
-from ._plan import check_plan, plan
+from .plan import check_plan, plan
 from ._validation import (Boolean, Choice, Integer, Interval, Optional, check_features,
                           check_labels, check_params)
 from .callbacks import History
@@ -92,7 +92,7 @@ class MLP:
 
     Before anything is allocated, :meth:`build` refuses a sparse layer that would get no
     connection (its output would not depend on its input) and a model whose memory estimate
-    exceeds the memory available (both with the numbers; see :mod:`setcourse._plan`), and
+    exceeds the memory available (both with the numbers; see :mod:`setcourse.plan`), and
     warns about a layer with fewer connections than output neurons.
 
     Attributes

@@ -15,7 +15,7 @@ LAYERS = {
     "data": 1,
     "nn": 2,
     "evolution": 3,
-    "callbacks": 4, "train": 4, "_plan": 4,
+    "callbacks": 4, "train": 4, "plan": 5,
     "checkpoint": 5,
     "model": 6, "rbm": 6,
     "analysis": 7, "monitor": 7, "plots": 8,

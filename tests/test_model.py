@@ -256,7 +256,7 @@ def test_the_memory_estimate_is_an_upper_bound_of_what_a_fit_uses(topology):
     code = f"""if True:
         import numpy as np
         from setcourse import MLP
-        from setcourse._plan import activation_bytes, plan
+        from setcourse.plan import activation_bytes, plan
 
         def peak():
             with open("/proc/self/status") as status:
