@@ -14,16 +14,16 @@
 - :mod:`~setcourse.course.session`: the notebooks' shared setup (fast mode, data).
 - :mod:`~setcourse.course.cli`: the command line (``__main__`` runs it).
 """
-from .build import (HIDDEN_TESTS, RAISES, SOLUTION, build, exercise_of, find_root,
-                    notebooks_under, render, replace_regions, reset, stale_copies, student_cell,
-                    student_copies, student_notebook)
+from .build import (HIDDEN_TESTS, INSTRUCTOR_ONLY, RAISES, SOLUTION, build, exercise_of,
+                    find_root, instructor_only, notebooks_under, render, replace_regions, reset,
+                    stale_copies, student_cell, student_copies, student_notebook)
 from .cli import main, parser
 from .grade import (DEFAULT_TIMEOUT, ExerciseResult, NotebookResult, check, check_notebook,
                     format_result)
 from .session import fast_mode, setup
 
-__all__ = ["DEFAULT_TIMEOUT", "ExerciseResult", "HIDDEN_TESTS", "NotebookResult", "RAISES",
-           "SOLUTION", "build", "check", "check_notebook", "exercise_of", "fast_mode", "find_root",
-           "format_result", "main", "notebooks_under", "parser", "render", "replace_regions",
-           "reset", "setup", "stale_copies", "student_cell", "student_copies",
-           "student_notebook"]
+__all__ = ["DEFAULT_TIMEOUT", "ExerciseResult", "HIDDEN_TESTS", "INSTRUCTOR_ONLY", "NotebookResult",
+           "RAISES", "SOLUTION", "build", "check", "check_notebook", "exercise_of", "fast_mode",
+           "find_root", "format_result", "instructor_only", "main", "notebooks_under", "parser",
+           "render", "replace_regions", "reset", "setup", "stale_copies", "student_cell",
+           "student_copies", "student_notebook"]

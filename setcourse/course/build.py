@@ -17,6 +17,8 @@ from .._atomic import atomic_file
 SOLUTION = ("### BEGIN SOLUTION", "### END SOLUTION")
 HIDDEN_TESTS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 RAISES = "raises-exception"
+#: Key of the cell metadata ``setcourse`` that marks a cell left out of the student copies.
+INSTRUCTOR_ONLY = "instructor_only"
 # Cell metadata that records one run (timings) rather than the notebook's content.
 RUN_METADATA = ("execution", "ExecuteTime")
 
@@ -52,10 +54,28 @@ def exercise_of(cell):
     return cell.get("metadata", {}).get("setcourse", {}).get("exercise")
 
 
+def instructor_only(cell):
+    """True for a cell only the instructor copy has (metadata ``setcourse.instructor_only``)."""
+    return cell.get("metadata", {}).get("setcourse", {}).get(INSTRUCTOR_ONLY) is True
+
+
 def student_cell(cell, where):
     """The student version of one instructor cell, or None when nothing of it remains."""
+    setcourse = cell.get("metadata", {}).get("setcourse", {})
+    if INSTRUCTOR_ONLY in setcourse and not isinstance(setcourse[INSTRUCTOR_ONLY], bool):
+        raise ValueError(f"{where}: metadata setcourse.{INSTRUCTOR_ONLY} must be true or false, "
+                         f"got {setcourse[INSTRUCTOR_ONLY]!r}")
+    if instructor_only(cell):
+        if exercise_of(cell) or setcourse.get("setup") or setcourse.get("answer"):
+            raise ValueError(f"{where}: an instructor-only cell cannot be an exercise, a setup "
+                             "cell or an answer cell (students would never see it)")
+        return None
     cell = copy.deepcopy(cell)
     source = cell.source
+    if cell.cell_type != "code" and HIDDEN_TESTS[0] in source:
+        raise ValueError(f"{where}: {HIDDEN_TESTS[0]!r} in a {cell.cell_type} cell: hidden "
+                         f"tests are code; mark a cell for the instructor only with metadata "
+                         f'{{"setcourse": {{"{INSTRUCTOR_ONLY}": true}}}}')
     source, hidden = replace_regions(source, HIDDEN_TESTS, lambda indent: [], where)
     if cell.cell_type == "code":
         exercise = exercise_of(cell)

@@ -52,7 +52,8 @@ import nbformat
 
 from .. import checks
 from ..checks import FAILED, MARKS, NOT_ATTEMPTED, PASSED, collect_verdicts
-from .build import HIDDEN_TESTS, exercise_of, find_root, notebooks_under, student_cell
+from .build import (HIDDEN_TESTS, exercise_of, find_root, instructor_only, notebooks_under,
+                    student_cell)
 from .kernel import KERNEL_HELPER, GradingKernel, KernelGone, RemoteFunction
 
 DEFAULT_TIMEOUT = 300
@@ -119,9 +120,10 @@ def exercises_of(nb):
     """``[(exercise, cell, hidden test code)]`` of a (trusted) notebook, in order.
 
     An exercise's hidden tests are those of the code cells right after it that call its
-    checker or hold only hidden tests.
+    checker or hold only hidden tests. Instructor-only cells are not part of the chain (the
+    student copy has none of them) and are never run.
     """
-    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    code = [cell for cell in nb.cells if cell.cell_type == "code" and not instructor_only(cell)]
     found = []
     for index, cell in enumerate(code):
         name = exercise_of(cell)

@@ -20,7 +20,8 @@ def in_degrees(W):
 
 
 def fixture_notebook():
-    """A small instructor notebook with two exercises, hidden tests and a written answer."""
+    """A small instructor notebook: two exercises, hidden tests, a written answer and two
+    instructor-only cells."""
     cells = [
         new_markdown_cell("# Fixture course notebook", id="title"),
         new_code_cell("import numpy as np\nfrom setcourse.checks import check_in_degrees, "
@@ -28,6 +29,10 @@ def fixture_notebook():
         new_code_cell(PRUNE_SOLUTION, id="ex-prune",
                       metadata={"setcourse": {"exercise": "set_prune"}}),
         new_code_cell("check_set_prune(set_prune)", id="check-prune"),
+        # Instructor-only cells: left out of the student copy, skipped by the grader (the
+        # hidden tests after it still belong to set_prune).
+        new_code_cell("raise RuntimeError('an instructor-only cell ran')", id="teacher-code",
+                      metadata={"setcourse": {"instructor_only": True}}),
         new_code_cell("### BEGIN HIDDEN TESTS\nassert set_prune(np.array([1.0, -1.0]), 0.0).all()\n"
                       "### END HIDDEN TESTS", id="hidden"),
         new_code_cell(DEGREES_SOLUTION, id="ex-degrees",
@@ -39,6 +44,9 @@ def fixture_notebook():
         new_markdown_cell("**Think!** Why prune by sign?\n\n### BEGIN SOLUTION\n"
                           "Because positive and negative weights matter alike.\n### END SOLUTION",
                           id="think"),
+        new_markdown_cell("<details><summary>Instructor: answers</summary>\n\nSign balance."
+                          "\n</details>", id="teacher-answers",
+                          metadata={"setcourse": {"instructor_only": True}}),
         new_code_cell("print('the end')", id="end", execution_count=7,
                       outputs=[new_output("stream", name="stdout", text="the end\n")],
                       metadata={"execution": {"iopub.status.busy": "2024-01-01T00:00:00Z"}}),

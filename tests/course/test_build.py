@@ -43,6 +43,63 @@ def test_hidden_tests_are_removed_and_cell_ids_kept(tree):
     assert nb.cells[5].source == "check_in_degrees(in_degrees)"
 
 
+def test_instructor_only_cells_are_left_out_of_the_student_copy(tree):
+    root, instructor, student = tree
+    source = nbformat.read(instructor / "01_mod" / "lesson.ipynb", as_version=4)
+    marked = [cell.id for cell in source.cells if course.instructor_only(cell)]
+    assert marked == ["teacher-code", "teacher-answers"]
+    nb = built(tree)
+    assert not {cell.id for cell in nb.cells} & set(marked)
+    text = "".join(cell.source for cell in nb.cells)
+    assert "Instructor" not in text and "instructor-only" not in text
+    assert all(course.INSTRUCTOR_ONLY not in cell.metadata.get("setcourse", {})
+               for cell in nb.cells)
+
+
+@pytest.mark.parametrize("metadata, message", [
+    ({"setcourse": {"instructor_only": "yes"}}, "must be true or false"),
+    ({"setcourse": {"instructor_only": True, "exercise": "set_prune"}}, "cannot be an exercise"),
+    ({"setcourse": {"instructor_only": True, "setup": True}}, "cannot be an exercise, a setup"),
+])
+def test_instructor_only_marker_misuse_is_refused(metadata, message):
+    cell = nbformat.v4.new_code_cell("x = 1", metadata=metadata)
+    with pytest.raises(ValueError, match=message):
+        course.student_cell(cell, "m/x.ipynb, cell 3")
+
+
+def test_hidden_test_markers_in_markdown_are_refused():
+    """Answers for the instructor are instructor-only cells, not hidden tests."""
+    cell = nbformat.v4.new_markdown_cell("### BEGIN HIDDEN TESTS\nanswer\n### END HIDDEN TESTS")
+    with pytest.raises(ValueError, match="instructor_only"):
+        course.student_cell(cell, "m/x.ipynb, cell 3")
+
+
+def test_instructor_only_false_keeps_the_cell():
+    cell = nbformat.v4.new_markdown_cell("shown",
+                                         metadata={"setcourse": {"instructor_only": False}})
+    assert course.student_cell(cell, "m/x.ipynb, cell 3").source == "shown"
+
+
+def test_the_repository_answers_are_instructor_only_and_absent_from_student_copies():
+    instructor = course.notebooks_under(ROOT / "instructor")
+    if not instructor:
+        pytest.skip("no instructor/ notebooks yet")
+    found = 0
+    for path in instructor:
+        nb = nbformat.read(path, as_version=4)
+        student = nbformat.read(ROOT / "course" / path.relative_to(ROOT / "instructor"),
+                                as_version=4)
+        student_ids = {cell.id for cell in student.cells}
+        for cell in nb.cells:
+            if "Instructor: answers" in cell.source:
+                assert course.instructor_only(cell), f"{path.name}: answers not instructor-only"
+            if course.instructor_only(cell):
+                found += 1
+                assert cell.id not in student_ids, f"{path.name}: {cell.id} in the student copy"
+                assert "HIDDEN TESTS" not in cell.source
+    assert found >= 9  # the Think! answers of 01-04
+
+
 def test_outputs_counts_widget_state_and_timings_are_stripped(tree):
     nb = built(tree)
     end = nb.cells[-1]
