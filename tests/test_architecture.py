@@ -19,7 +19,7 @@ LAYERS = {
     "checkpoint": 5,
     "model": 6, "rbm": 6,
     "analysis": 7, "monitor": 7, "plots": 8,
-    "sweep": 9, "reproduce": 10,
+    "sweep": 9, "parallel": 9, "reproduce": 10,
     "widgets": 11, "checks": 11, "course": 12, "cli": 13, "__main__": 14,
 }
 # The data layer knows no model: it may use only these parts besides itself.

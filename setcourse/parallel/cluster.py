@@ -1,0 +1,49 @@
+"""Where the run happens: a Dask client, the server's worker and the training workers."""
+import contextlib
+
+from ..sweep.runner import local_cluster
+
+
+@contextlib.contextmanager
+def connect(n_workers, scheduler_address=None, client=None):
+    """A connected ``distributed.Client``: ``client`` as given (left open), one to
+    ``scheduler_address``, or a LocalCluster of its own (closed at the end).
+
+    The local cluster is the sweep's (:func:`~setcourse.sweep.runner.local_cluster`: one
+    process per worker, one thread each, numba/OpenMP/BLAS at one thread set before they
+    load), with ``n_workers + 1`` processes: the parameter server gets its own, as the
+    original's master is an MPI rank of its own.
+    """
+    from distributed import Client
+    if client is not None:
+        yield client
+        return
+    if scheduler_address is not None:
+        with Client(scheduler_address) as own:
+            yield own
+        return
+    cluster = local_cluster(n_workers + 1, threads_per_run=1, dashboard_address=None)
+    try:
+        with Client(cluster) as own:
+            yield own
+    finally:
+        cluster.close()
+
+
+def worker_addresses(client):
+    """The addresses of the cluster's workers now, sorted."""
+    return sorted(client.scheduler_info(n_workers=-1)["workers"])
+
+
+def place(client, n_workers, timeout=120):
+    """``(server_address, [training worker addresses])`` for ``n_workers`` training workers.
+
+    With more workers than ``n_workers`` the server gets one of its own; with exactly
+    ``n_workers`` it shares the first (its actor runs in a thread of its own there, beside
+    the training task, and the kernels release the GIL).
+    """
+    client.wait_for_workers(n_workers, timeout=timeout)
+    workers = worker_addresses(client)
+    if len(workers) > n_workers:
+        return workers[0], workers[1:n_workers + 1]
+    return workers[0], workers[:n_workers]
