@@ -180,14 +180,14 @@ def main(argv=None):
 
         def numba_backward():
             for arrays, x, g, dx in zip(layers, inputs, grads, dxs):
-                indptr, indices, t_indptr, t_indices, t_perm, values, _ = arrays
+                indptr, indices, t_indptr, t_indices, t_perm, values = arrays
                 kernels.sparse_backward(indptr, indices, t_indptr, t_indices, t_perm, values,
                                         delta, x, g, bias_grad, dx, kernels.RELU_FROM_OUTPUT,
                                         kernels.EMPTY_ROWS, np.float32(0), 1.0, np.uint64(0), 64)
 
         def c_backward():
             for arrays, x, g, dx in zip(layers, inputs, c_grads, c_dxs):
-                _, _, t_indptr, t_indices, t_perm, values, _ = arrays
+                _, _, t_indptr, t_indices, t_perm, values = arrays
                 lib.backward_relu(ptr(t_indptr), ptr(t_indices), ptr(t_perm), ptr(values),
                                   ptr(delta), ptr(x), ptr(g), ptr(c_bias_grad), ptr(dx),
                                   ctypes.c_int(x.shape[0]), ctypes.c_int(1000), ctypes.c_int(batch))

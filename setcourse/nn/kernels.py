@@ -18,7 +18,8 @@ derivative modes), hence over 350 lines.
 """
 from .. import _threads  # noqa: F401  (sets the OpenMP wait policy before numba loads)
 import numpy as np  # noqa: E402
-from numba import njit, prange  # noqa: E402
+from numba import njit, prange, types  # noqa: E402
+from numba.extending import intrinsic  # noqa: E402
 
 _OPTIONS = dict(cache=True, fastmath=True, nogil=True)
 _U32 = np.uint32
@@ -148,6 +149,48 @@ def piecewise_linear_dropout_backward(grad, a, pre, mode, slope, keep_probabilit
                                       threshold, scale)
 
 
+# -- weight update rules, for the backward kernel that applies them in place ------------------
+# What the backward does with each connection's gradient g: store it (the optimiser applies it
+# later), or apply SGD with momentum to the weight and its velocity right away, so that no
+# gradient array is kept (4 bytes per connection). Only the decoupled rule is fused: its
+# optimiser kernel has no fastmath, and inside a fastmath kernel plain Python arithmetic would
+# be reassociated and contracted into FMAs (numba flags every float operation of the module,
+# callees too: measured, 33 % of the weights then differ in the last bit). The rule is emitted
+# as LLVM instructions carrying only ``ninf``, which numba's pass leaves alone and which allows
+# no reassociation or contraction: the optimiser's exact operations, hence bit-identical. The
+# L2 rule's kernel is fastmath, so its rounding depends on the surrounding code: not fused.
+STORE_GRADIENT = 0
+DECOUPLED_UPDATE = 1
+
+
+@intrinsic
+def _decoupled_step(typingctx, w, g, v, lr, momentum, weight_decay):
+    """:func:`sgd_momentum_decoupled_update` on one float32 weight: ``(new w, new v)``,
+    ``v' = momentum * v - lr * g``, ``w' = w + (v' - weight_decay * w)``, no fastmath."""
+    f32 = types.float32
+    sig = types.UniTuple(f32, 2)(f32, f32, f32, f32, f32, f32)
+
+    def codegen(context, builder, signature, args):
+        w_, g_, v_, lr_, mu_, wd_ = args
+        exact = ("ninf",)  # any flag: numba's fastmath pass only flags unflagged operations
+        new_v = builder.fsub(builder.fmul(mu_, v_, flags=exact),
+                             builder.fmul(lr_, g_, flags=exact), flags=exact)
+        new_w = builder.fadd(w_, builder.fsub(new_v, builder.fmul(wd_, w_, flags=exact),
+                                              flags=exact), flags=exact)
+        return context.make_tuple(builder, signature.return_type, (new_w, new_v))
+    return sig, codegen
+
+
+@njit(inline="always")
+def _take_gradient(k, g, grad, data, velocity, rule, lr, momentum, weight_decay):
+    """Connection ``k``'s gradient ``g``: stored in ``grad``, or applied by ``rule``."""
+    if rule == STORE_GRADIENT:
+        grad[k] = g
+    else:
+        data[k], velocity[k] = _decoupled_step(data[k], g, velocity[k], lr, momentum,
+                                               weight_decay)
+
+
 # -- sparse products ---------------------------------------------------------------------------
 # Connection counters are unsigned (``_U64``) in the hot loops: with signed ones numba guards
 # every ``data[k]``/``indices[k]`` against negative indices: dozens of scalar instructions per
@@ -224,8 +267,10 @@ def sparse_forward(indptr, indices, data, bias, x, out, pre, slope, keep_probabi
 
 
 @njit(inline="always")
-def _sampled_gradient_row(start, end, indices, d, xf, batch, grad):
-    """SDDMM for one row: ``grad[k] = <d, x[indices[k]]>`` for ``k`` in ``[start, end)``."""
+def _sampled_gradient_row(start, end, indices, d, xf, batch, grad, data, velocity, rule, lr,
+                          mu, wd):
+    """SDDMM for one row: ``g_k = <d, x[indices[k]]>`` for ``k`` in ``[start, end)``, stored or
+    applied (:func:`_take_gradient`)."""
     n = _U64(batch)
     k, end = _U64(start), _U64(end)
     # Eight dot products per pass over ``d``: an eighth of the loads of delta's row.
@@ -243,26 +288,34 @@ def _sampled_gradient_row(start, end, indices, d, xf, batch, grad):
             a5 += db * xf[p5 + u]
             a6 += db * xf[p6 + u]
             a7 += db * xf[p7 + u]
-        grad[k], grad[k + _U64(1)], grad[k + _U64(2)], grad[k + _U64(3)] = a0, a1, a2, a3
-        grad[k + _U64(4)], grad[k + _U64(5)], grad[k + _U64(6)], grad[k + _U64(7)] = a4, a5, a6, a7
+        _take_gradient(k, a0, grad, data, velocity, rule, lr, mu, wd)
+        _take_gradient(k + _U64(1), a1, grad, data, velocity, rule, lr, mu, wd)
+        _take_gradient(k + _U64(2), a2, grad, data, velocity, rule, lr, mu, wd)
+        _take_gradient(k + _U64(3), a3, grad, data, velocity, rule, lr, mu, wd)
+        _take_gradient(k + _U64(4), a4, grad, data, velocity, rule, lr, mu, wd)
+        _take_gradient(k + _U64(5), a5, grad, data, velocity, rule, lr, mu, wd)
+        _take_gradient(k + _U64(6), a6, grad, data, velocity, rule, lr, mu, wd)
+        _take_gradient(k + _U64(7), a7, grad, data, velocity, rule, lr, mu, wd)
         k += _U64(8)
     while k < end:
         p = _U64(indices[k]) * n
         acc = np.float32(0.0)
         for b in range(batch):
             acc += d[b] * xf[p + _U64(b)]
-        grad[k] = acc
+        _take_gradient(k, acc, grad, data, velocity, rule, lr, mu, wd)
         k += _U64(1)
 
 
 @njit(inline="always")
-def _column_backward(start, end, t_indices, t_perm, data, df, batch, xj, dxj, grad):
+def _column_backward(start, end, t_indices, t_perm, data, df, batch, xj, dxj, grad, velocity,
+                     rule, lr, mu, wd):
     """Both backward products of one input neuron ``j``, in one pass over its connections.
 
     ``dxj = sum_k data[t_perm[k]] * delta[t_indices[k]]`` and
     ``grad[t_perm[k]] = <delta[t_indices[k]], x_j>``: each row of ``delta`` is loaded once
     and serves both, while ``x_j`` and ``dxj`` stay in L1. Half the memory traffic of an
-    SDDMM over output rows followed by a separate input-gradient pass.
+    SDDMM over output rows followed by a separate input-gradient pass. With an update
+    ``rule`` the weights change only after their group's products have read them.
     """
     n = _U64(batch)
     for b in range(batch):
@@ -286,7 +339,10 @@ def _column_backward(start, end, t_indices, t_perm, data, df, batch, xj, dxj, gr
             a2 += d2 * xb
             a3 += d3 * xb
             dxj[b] += (w0 * d0 + w1 * d1) + (w2 * d2 + w3 * d3)
-        grad[q0], grad[q1], grad[q2], grad[q3] = a0, a1, a2, a3
+        _take_gradient(q0, a0, grad, data, velocity, rule, lr, mu, wd)
+        _take_gradient(q1, a1, grad, data, velocity, rule, lr, mu, wd)
+        _take_gradient(q2, a2, grad, data, velocity, rule, lr, mu, wd)
+        _take_gradient(q3, a3, grad, data, velocity, rule, lr, mu, wd)
         k += _U64(4)
     while k < end:
         q = _U64(t_perm[k])
@@ -297,8 +353,37 @@ def _column_backward(start, end, t_indices, t_perm, data, df, batch, xj, dxj, gr
             d = df[p + _U64(b)]
             acc += d * xj[b]
             dxj[b] += w * d
-        grad[q] = acc
+        _take_gradient(q, acc, grad, data, velocity, rule, lr, mu, wd)
         k += _U64(1)
+
+
+@njit(inline="always")
+def _backward(indptr, indices, t_indptr, t_indices, t_perm, data, delta, x, grad, bias_grad,
+              dx, mode, pre, slope, keep_probability, seed, n_blocks, velocity, rule, lr, mu,
+              wd):
+    """The body of :func:`sparse_backward` and :func:`sparse_backward_update`."""
+    n_out = indptr.size - 1
+    n_in = dx.shape[0]
+    batch = x.shape[1]
+    xf = x.reshape(-1)
+    df = delta.reshape(-1)
+    drop, threshold, scale = _dropout_constants(keep_probability)
+    for block in prange(n_blocks):
+        for r in range(block * n_out // n_blocks, (block + 1) * n_out // n_blocks):
+            d = delta[r]
+            bias_grad[r] = np.sum(d)
+            if n_in == 0:
+                _sampled_gradient_row(indptr[r], indptr[r + 1], indices, d, xf, batch, grad,
+                                      data, velocity, rule, lr, mu, wd)
+        for j in range(block * n_in // n_blocks, (block + 1) * n_in // n_blocks):
+            row = dx[j]
+            _column_backward(t_indptr[j], t_indptr[j + 1], t_indices, t_perm, data, df, batch,
+                             x[j], row, grad, velocity, rule, lr, mu, wd)
+            if mode == RELU_FROM_OUTPUT:
+                _relu_derivative_row(row, x[j], scale)
+            elif mode == FROM_PRE_ACTIVATION:
+                _piecewise_derivative_row(row, pre[j], slope, _row_key(seed, j), drop,
+                                          threshold, scale)
 
 
 @njit(parallel=True, **_OPTIONS)
@@ -317,27 +402,25 @@ def sparse_backward(indptr, indices, t_indptr, t_indices, t_perm, data, delta, x
     The work is cut into ``n_blocks`` blocks, each holding the same share of the loops, so
     a static schedule balances the threads.
     """
-    n_out = indptr.size - 1
-    n_in = dx.shape[0]
-    batch = x.shape[1]
-    xf = x.reshape(-1)
-    df = delta.reshape(-1)
-    drop, threshold, scale = _dropout_constants(keep_probability)
-    for block in prange(n_blocks):
-        for r in range(block * n_out // n_blocks, (block + 1) * n_out // n_blocks):
-            d = delta[r]
-            bias_grad[r] = np.sum(d)
-            if n_in == 0:
-                _sampled_gradient_row(indptr[r], indptr[r + 1], indices, d, xf, batch, grad)
-        for j in range(block * n_in // n_blocks, (block + 1) * n_in // n_blocks):
-            row = dx[j]
-            _column_backward(t_indptr[j], t_indptr[j + 1], t_indices, t_perm, data, df, batch,
-                             x[j], row, grad)
-            if mode == RELU_FROM_OUTPUT:
-                _relu_derivative_row(row, x[j], scale)
-            elif mode == FROM_PRE_ACTIVATION:
-                _piecewise_derivative_row(row, pre[j], slope, _row_key(seed, j), drop,
-                                          threshold, scale)
+    _backward(indptr, indices, t_indptr, t_indices, t_perm, data, delta, x, grad, bias_grad,
+              dx, mode, pre, slope, keep_probability, seed, n_blocks, grad, STORE_GRADIENT,
+              np.float32(0), np.float32(0), np.float32(0))
+
+
+@njit(parallel=True, **_OPTIONS)
+def sparse_backward_update(indptr, indices, t_indptr, t_indices, t_perm, data, delta, x,
+                           bias_grad, dx, mode, pre, slope, keep_probability, seed, n_blocks,
+                           velocity, rule, lr, momentum, weight_decay):
+    """:func:`sparse_backward` with the SGD step of the weights applied in the same pass.
+
+    Each connection's gradient, as soon as it is summed, updates its weight and velocity by
+    ``rule`` (``DECOUPLED_UPDATE``: :func:`sgd_momentum_decoupled_update`'s operations in
+    the same order, bit for bit), after the input gradient has read the old weight. No gradient array: 4 bytes per connection less, and
+    one pass less over values and velocities. The biases are left to the optimiser.
+    """
+    _backward(indptr, indices, t_indptr, t_indices, t_perm, data, delta, x, data, bias_grad,
+              dx, mode, pre, slope, keep_probability, seed, n_blocks, velocity, rule, lr,
+              momentum, weight_decay)
 
 
 # -- topology and optimiser ------------------------------------------------------------------
@@ -449,6 +532,11 @@ def warm_up():
     for dx in (EMPTY_ROWS, out.copy()):
         sparse_backward(indptr, indices, indptr, indices, indices, data, x, x, data.copy(),
                         data.copy(), dx, FROM_PRE_ACTIVATION, x, f32(0.0), 0.5, seed, 1)
+    for rule in (DECOUPLED_UPDATE,):
+        for dx in (EMPTY_ROWS, out.copy()):
+            sparse_backward_update(indptr, indices, indptr, indices, indices, data.copy(), x, x,
+                                   data.copy(), dx, FROM_PRE_ACTIVATION, x, f32(0.0), 0.5,
+                                   seed, 1, data.copy(), rule, f32(0.1), f32(0.9), f32(0.0))
     group_by_column(indices, 1, indptr[:1])
     sgd_momentum_update(data.copy(), data, data.copy(), f32(0.1), f32(0.9), f32(0.0))
     dropout_inplace(x.copy(), 0.5, seed)

@@ -27,6 +27,15 @@ F32 = (np.dtype(np.float32),)
 _BLOCKS = 64
 # Dense layers up to this many weights use the kernels instead of BLAS (see DenseLayer).
 KERNEL_MAX_WEIGHTS = 65536
+#: a sparse layer with this many connections or more has int64 row pointers and transpose
+#: permutation (int32 cannot address them); below, int32. Tests lower it to run the int64 paths.
+INT64_CONNECTIONS = 2**31
+
+
+def index_dtype(connections):
+    """int32 for the row pointers and transpose permutation of a layer, int64 from
+    :data:`INT64_CONNECTIONS` connections on."""
+    return np.int64 if connections >= INT64_CONNECTIONS else np.int32
 
 
 def he_uniform_limits(fan_in, init, n_in):
@@ -59,6 +68,9 @@ class Layer:
     #: whether :meth:`backward` keeps ``delta`` = dL/dz for the evolution rules that grow by
     #: gradient or momentum (see :class:`~setcourse.evolution.growth.TracedSparseLayer`)
     keeps_delta = False
+    #: whether the optimiser may apply the weight update inside :meth:`backward` (no gradient
+    #: array kept); layers whose gradients are read between backward and update say no
+    fuses_update = False
 
     def __init__(self, n_in, n_out):
         self.n_in = int(n_in)
@@ -102,6 +114,9 @@ class Layer:
     def input_gradient(self, delta):
         """``dL/dx = W delta``."""
         raise NotImplementedError
+
+    def release_gradient(self):
+        """Drop the weight-gradient array (kept only by layers that store gradients)."""
 
     def parameters(self):
         """``(value, grad, velocity)`` triples of flat arrays, for the optimiser."""
@@ -179,9 +194,18 @@ class KernelProducts:
     """
 
     uses_kernels = True
+    #: the optimiser whose step this layer applies inside its next backward pass (see
+    #: :meth:`~setcourse.nn.optim.SGD.step`), or None
+    update_with = None
+    #: set by a backward pass that updated the weights, cleared by the optimiser's step
+    weights_updated = False
 
     def kernel_arrays(self):
-        """``(indptr, indices, t_indptr, t_indices, t_perm, values, grad)``, flat values."""
+        """``(indptr, indices, t_indptr, t_indices, t_perm, values)``, flat values."""
+        raise NotImplementedError
+
+    def gradient_array(self):
+        """The flat weight-gradient array the backward kernel fills."""
         raise NotImplementedError
 
     def forward(self, x, step=None):
@@ -190,7 +214,7 @@ class KernelProducts:
                                      and not isinstance(step.activation, PiecewiseLinear)):
             return super().forward(x, step)
         self.input = x
-        indptr, indices, _, _, _, values, _ = self.kernel_arrays()
+        indptr, indices, _, _, _, values = self.kernel_arrays()
         out = np.empty((self.n_out, x.shape[1]), dtype=np.float32)
         if step is None:
             kernels.sparse_forward(indptr, indices, values, self.bias, x, out,
@@ -217,10 +241,24 @@ class KernelProducts:
             mode = input_step.activation.derivative_mode
             pre, slope = input_step.pre, np.float32(input_step.activation.negative_slope)
             keep, seed = input_step.keep_probability, input_step.seed
-        indptr, indices, t_indptr, t_indices, t_perm, values, grad = self.kernel_arrays()
-        kernels.sparse_backward(indptr, indices, t_indptr, t_indices, t_perm, values, delta,
-                                self.input, grad, self.bias_grad, dx, mode, pre, slope, keep,
-                                seed, _BLOCKS)
+        optimizer, self.update_with = self.update_with, None
+        if optimizer is not None:
+            # Armed by the optimiser's last step: the weight update happens here, in the pass
+            # that sums the gradients (no gradient array); the optimiser then skips it.
+            rule, lr, momentum, decay = optimizer.fused_rule()
+            self.release_gradient()
+            indptr, indices, t_indptr, t_indices, t_perm, values = self.kernel_arrays()
+            kernels.sparse_backward_update(indptr, indices, t_indptr, t_indices, t_perm, values,
+                                           delta, self.input, self.bias_grad, dx, mode, pre,
+                                           slope, keep, seed, _BLOCKS, self.weight_velocity,
+                                           rule, lr, momentum, decay)
+            self.weights_updated = True
+        else:
+            indptr, indices, t_indptr, t_indices, t_perm, values = self.kernel_arrays()
+            kernels.sparse_backward(indptr, indices, t_indptr, t_indices, t_perm, values,
+                                    delta, self.input, self.gradient_array(), self.bias_grad,
+                                    dx, mode, pre,
+                                    slope, keep, seed, _BLOCKS)
         if not need_input_grad:
             return None
         return dx if fused or input_step is None else input_step.backward(dx, self.input)
@@ -260,7 +298,10 @@ class DenseLayer(KernelProducts, Layer):
             t_indptr, t_perm = kernels.group_by_column(indices, n_in, indptr[:1])
             self._full_index = (indptr, indices, t_indptr, (t_perm // n_in).astype(np.int32),
                                 t_perm)
-        return (*self._full_index, self.weights_t.reshape(-1), self.weight_grad.reshape(-1))
+        return (*self._full_index, self.weights_t.reshape(-1))
+
+    def gradient_array(self):
+        return self.weight_grad.reshape(-1)
 
     @property
     def nnz(self):
@@ -311,9 +352,20 @@ class SparseLayer(KernelProducts, Layer):
     A second index over the same connections, grouped by input neuron (``t_indptr``,
     ``t_indices`` = output neuron, ``t_perm`` = position in ``data``), gives the input gradient
     without races or a transposed copy of the values.
+
+    Per connection it keeps 20 bytes (:meth:`storage`): ``data``, ``weight_velocity`` (float32),
+    ``indices``, ``t_indices`` (int32), ``t_perm`` (int32, int64 from
+    :data:`INT64_CONNECTIONS`). The gradient ``weight_grad`` exists only when something needs
+    it between backward and update: in training the optimiser applies the update inside the
+    backward pass (:attr:`fuses_update`), and ``weight_grad`` is None from the second step on.
     """
 
     sparse = True
+
+    @property
+    def fuses_update(self):
+        # Growth by gradient or momentum reads the gradients before the update: no fusion.
+        return not self.keeps_delta
 
     def __init__(self, n_in, n_out, density, rng, init="actual_fan_in"):
         super().__init__(n_in, n_out)
@@ -329,14 +381,72 @@ class SparseLayer(KernelProducts, Layer):
         rows = positions // self.n_in
         self.indices = (positions - rows * self.n_in).astype(np.int32)
         counts = np.bincount(rows, minlength=self.n_out)
-        self.indptr = np.zeros(self.n_out + 1, dtype=np.int64 if positions.size >= 2**31
-                               else np.int32)
+        del rows
+        self.indptr = np.zeros(self.n_out + 1, dtype=index_dtype(positions.size))
         np.cumsum(counts, out=self.indptr[1:])
         self.data = np.ascontiguousarray(values, dtype=np.float32)
         self.weight_velocity = (np.zeros_like(self.data) if velocity is None
                                 else np.ascontiguousarray(velocity, dtype=np.float32))
-        self.weight_grad = np.zeros_like(self.data)
+        # A fused layer needs no gradient array; one that stores gradients gets it when first
+        # used (:attr:`weight_grad`).
+        self._weight_grad = None
         self._build_transpose_index()
+
+    @property
+    def weight_grad(self):
+        """The weight gradient aligned with ``data`` (float32), allocated (zeros) on first use:
+        a layer whose optimiser fuses the update never holds one."""
+        if self._weight_grad is None or self._weight_grad.size != self.data.size:
+            self._weight_grad = np.zeros_like(self.data)
+        return self._weight_grad
+
+    @weight_grad.setter
+    def weight_grad(self, value):
+        self._weight_grad = None if value is None else np.asarray(value, dtype=np.float32)
+
+    def gradient_array(self):
+        return self.weight_grad
+
+    def release_gradient(self):
+        self._weight_grad = None
+
+    def parameters(self):
+        # After a fused backward the weights are done: no gradient array is made for them.
+        grad = None if self.weights_updated else self.weight_grad
+        return [(self.data, grad, self.weight_velocity),
+                (self.bias, self.bias_grad, self.bias_velocity)]
+
+    @staticmethod
+    def storage(n_in, n_out, connections, gradient=False):
+        """What a layer ``n_in -> n_out`` with ``connections`` connections stores, before use.
+
+        Returns
+        -------
+        list of ``(name, dtype, count, per)``: the attribute, its dtype, its length, and what
+        it scales with (``"connection"``, ``"output"`` or ``"input"`` neuron). ``gradient``
+        adds ``weight_grad`` (kept by layers that do not fuse the update, or before the
+        first optimiser step). :meth:`stored_bytes` of a built layer is the sum.
+        """
+        index = np.dtype(index_dtype(connections))
+        f32, i32 = np.dtype(np.float32), np.dtype(np.int32)
+        rows = [("data", f32, connections, "connection"),
+                ("weight_velocity", f32, connections, "connection"),
+                ("indices", i32, connections, "connection"),
+                ("t_indices", i32, connections, "connection"),
+                ("t_perm", index, connections, "connection"),
+                ("indptr", index, n_out + 1, "output"),
+                ("bias", f32, n_out, "output"), ("bias_grad", f32, n_out, "output"),
+                ("bias_velocity", f32, n_out, "output"),
+                ("t_indptr", index, n_in + 1, "input")]
+        if gradient:
+            rows.insert(2, ("weight_grad", f32, connections, "connection"))
+        return rows
+
+    def stored_bytes(self):
+        """Bytes of every array the layer holds now (the sum of :meth:`storage`'s rows)."""
+        held = {"weight_grad": self._weight_grad}
+        return sum(held.get(name, getattr(self, name, None)).nbytes for name, *_ in
+                   self.storage(self.n_in, self.n_out, self.nnz, self._weight_grad is not None))
 
     def _build_transpose_index(self):
         # Counting sort by input neuron (O(nnz)); output neurons stay ascending in each group.
@@ -413,7 +523,7 @@ class SparseLayer(KernelProducts, Layer):
     # -- products ---------------------------------------------------------------------------
     def kernel_arrays(self):
         return (self.indptr, self.indices, self.t_indptr, self.t_indices, self.t_perm,
-                self.data, self.weight_grad)
+                self.data)
 
     def linear(self, x):
         return self.forward(x)

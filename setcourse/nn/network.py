@@ -43,8 +43,12 @@ def forward(layers, activations, x, keep_probability=1.0, seeds=None, training=F
     logits = layers[-1].forward(a)
     if not training:
         # Inputs are kept for backward only: don't hold an evaluation chunk's activations.
+        # An evaluation also ends the training step: no layer stays armed to update its
+        # weights in a later backward pass (see SGD.step).
         for layer in layers:
             layer.input = None
+            if getattr(layer, "update_with", None) is not None:
+                layer.update_with = None
         steps = []
     return logits, steps
 

@@ -46,11 +46,42 @@ class SGD:
         self.decay_biases = bool(decay_biases)
 
     def step(self, layers):
-        """Update every layer's parameters in place."""
+        """Update every layer's parameters in place; arm the layers that fuse the update.
+
+        A layer whose :attr:`~setcourse.nn.layers.Layer.fuses_update` is true (a plain sparse
+        layer) is armed here for its next backward pass: that pass applies this step's rule
+        to each weight as soon as its gradient is summed (the same operations in the same
+        order as here, so bit-identical) and keeps no gradient array; the next call of
+        ``step`` then updates only its biases. The arming lasts one backward pass and an
+        evaluation forward (``training=False``) clears it, so a backward outside training
+        (a gradient check) stores gradients as usual. When a step is skipped (RigL's update
+        steps) the layers are not armed; RigL's layers never fuse anyway.
+        """
         lr, mu = np.float32(self.lr), np.float32(self.momentum)
         update = (kernels.sgd_momentum_decoupled_update if self.weight_decay_mode == "decoupled"
                   else kernels.sgd_momentum_update)
         for layer in layers:
+            done = getattr(layer, "weights_updated", False)
             for i, (value, grad, velocity) in enumerate(layer.parameters()):
+                if i == 0 and done:
+                    continue  # applied by the backward pass
                 decay = np.float32(self.weight_decay if (i == 0 or self.decay_biases) else 0.0)
                 update(value.reshape(-1), grad.reshape(-1), velocity.reshape(-1), lr, mu, decay)
+            if done:
+                layer.weights_updated = False
+            if layer.fuses_update and self.fuses:
+                layer.release_gradient()
+                layer.update_with = self
+
+    @property
+    def fuses(self):
+        """Whether layers may apply this optimiser's weight update in their backward pass:
+        the decoupled rule only (see :mod:`setcourse.nn.kernels`: the L2 rule's rounding is
+        not reproducible inside another kernel)."""
+        return self.weight_decay_mode == "decoupled"
+
+    def fused_rule(self):
+        """``(rule, lr, momentum, weight_decay)`` for the backward kernel that updates in place
+        (:func:`~setcourse.nn.kernels.sparse_backward_update`), as :meth:`step` would."""
+        return (kernels.DECOUPLED_UPDATE, np.float32(self.lr), np.float32(self.momentum),
+                np.float32(self.weight_decay))
