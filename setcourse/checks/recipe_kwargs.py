@@ -3,8 +3,12 @@ from .runner import Case, Mismatch, run_checker, show
 
 __all__ = ["check_recipe_kwargs", "reference_recipe_kwargs", "RECIPE"]
 
-# The summer school's recipe (module 05): what every model of the assignment shares.
-RECIPE = {"dropout": 0.3, "lr": 0.01, "activation": "relu", "loss": "cross_entropy"}
+# Module 05's recipe: the original SET code's CIFAR-10 MLP (dcmocanu/sparse-evolutionary-
+# artificial-neural-networks, SET-MLP-Keras-Weights-Mask/set_mlp_keras_cifar10.py: dropout 0.3,
+# SGD with lr 0.01 and momentum 0.9 and no weight decay, batch 100, epsilon 20, zeta 0.3), with
+# ReLU for its SReLU (setcourse has no SReLU). What every model of the assignment shares:
+RECIPE = {"dropout": 0.3, "lr": 0.01, "momentum": 0.9, "weight_decay": 0.0, "batch_size": 100,
+          "activation": "relu", "loss": "cross_entropy"}
 SPARSE_RECIPE = {"epsilon": 20.0}
 SET_RECIPE = {"zeta": 0.3}
 
@@ -19,8 +23,9 @@ def check_recipe_kwargs(fn):
     """Check ``fn(topology, hidden, epochs, seed)`` → dict of ``MLP`` keyword arguments.
 
     The dict must build (``MLP(**kwargs)``) the model of the recipe: the given topology,
-    hidden sizes, epochs and seed, dropout 0.3, learning rate 0.01, ReLU, cross-entropy, and
-    for the sparse models ε = 20 (and ζ = 0.3 for SET).
+    hidden sizes, epochs and seed, dropout 0.3, learning rate 0.01, momentum 0.9, no weight
+    decay, batch size 100, ReLU, cross-entropy, and for the sparse models ε = 20 (and ζ = 0.3
+    for SET).
     """
     inputs = [
         ("SET-MLP, a tenth of the recipe's width", ("set", (400, 100, 400), 10, 0)),

@@ -431,8 +431,8 @@ class SETDashboard(BackgroundTrainer):
         self.feature_text.value = (
             f"<div style='font-size:12px;line-height:1.35'><b>Feature selection</b> {when}:<br>"
             f"r = <b>{r}</b> — correlation between a pixel's connections and its variance "
-            f"over the training images (0 at an Erdős–Rényi start; the original SET runs "
-            f"reached +0.19 after 30 epochs, +0.25 after 400).<br>"
+            f"over the training images (0 at an Erdős–Rényi start; the SET tutorial's stored "
+            f"400-epoch run, seed 0: +0.19 after 30 epochs, +0.25 after 400).<br>"
             f"10 % least-varying pixels: {stats.least_varying:.1f} connections on average; "
             f"10 % most-varying: {stats.most_varying:.1f}.</div>")
 

@@ -10,7 +10,8 @@ from setcourse.checks import check_in_degree_pmf, check_recipe_kwargs, check_sum
 
 def recipe_right(topology, hidden, epochs, seed=0):
     return dict(hidden=tuple(hidden), topology=topology, epsilon=20, zeta=0.3, dropout=0.3,
-                lr=0.01, activation="relu", loss="cross_entropy", epochs=epochs, seed=seed)
+                lr=0.01, weight_decay=0, batch_size=100, activation="relu",
+                loss="cross_entropy", epochs=epochs, seed=seed)
 
 
 def test_recipe_right_answer_passes(capsys):
@@ -23,6 +24,10 @@ def test_recipe_wrong_answers_fail_with_a_hint(capsys):
                  capsys, "lr=0.01", "the recipe")
     assert_fails(check_recipe_kwargs, lambda t, h, e, s=0: {**recipe_right(t, h, e, s), "seed": 0},
                  capsys, "seed=")
+    # The engine's defaults are not the recipe's: weight decay 2e-4, batch 128.
+    without = lambda t, h, e, s=0: {k: v for k, v in recipe_right(t, h, e, s).items()
+                                    if k not in ("weight_decay", "batch_size")}
+    assert_fails(check_recipe_kwargs, without, capsys, "the recipe")
     assert_fails(check_recipe_kwargs, lambda t, h, e, s=0: {**recipe_right(t, h, e, s), "eps": 1},
                  capsys, "TypeError")
     from setcourse import MLP
