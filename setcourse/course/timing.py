@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from ..widgets.set_dashboard import CLASS_SETTINGS, SETDashboard
+from ..widgets.set_dashboard import class_dashboard
 from .session import FAST_VARIABLE, setup
 
 
@@ -26,10 +26,7 @@ def measure(fast=False, epochs=4, runs=2):
     if fast:
         os.environ[FAST_VARIABLE] = "1"
     _, data = setup("fashion_mnist", n_train=10000, n_test=5000, show=True)
-    X, y, X_test, y_test = data
-    board = SETDashboard(X, y, X_test, y_test, image_shape=data.image_shape,
-                         hidden=(256, 256) if fast else (1000, 1000, 1000), epochs=epochs,
-                         n_train=min(len(X), 2000 if fast else 10000), **CLASS_SETTINGS)
+    board = class_dashboard(data, fast, epochs=epochs)  # notebook 02's dashboard
     started = time.perf_counter()
     board.train(background=False)  # compiles the kernels (cached on disk after the first time)
     warm_up = time.perf_counter() - started

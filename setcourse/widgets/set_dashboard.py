@@ -23,7 +23,8 @@ from ..plots.live import LiveConnectivity, LiveCurves, LiveDegrees, LiveRewiring
 from ..plots.topology import input_connectivity_animation, save_gif
 from .trainer import BackgroundTrainer, check_data, layers_text, training_size_slider
 
-__all__ = ["CLASS_SETTINGS", "SETDashboard", "ZETA_NOTE", "class_settings"]
+__all__ = ["CLASS_SETTINGS", "SETDashboard", "VIEWS", "ZETA_NOTE", "class_dashboard",
+           "class_settings", "hub_counts"]
 
 
 def class_settings():
@@ -53,6 +54,41 @@ def class_settings():
 CLASS_SETTINGS = class_settings()
 
 REWIRING_BLOCK = 40  # the rewiring view: a 40 x 40 block of the first layer
+#: The dashboard's views, in their order on screen (``views=`` picks a subset).
+VIEWS = ("curves", "degrees", "connectivity", "rewiring")
+#: A neuron is a hub when its degree exceeds this quantile of its Erdős–Rényi (binomial)
+#: degree distribution: by chance 1 neuron in 1,000 does.
+HUB_QUANTILE = 0.999
+
+
+def class_dashboard(data, fast, views=VIEWS, **options):
+    """The dashboard of notebooks 02 and 03: :data:`CLASS_SETTINGS` at the mode's size.
+
+    ``data`` is what :func:`setcourse.course.setup` returns (``X_train, y_train, X_test,
+    y_test`` with an ``image_shape``); ``fast`` its ``FAST``: 784-256-256-10, 8 epochs on
+    2,000 images, else 784-1000-1000-1000-10, 4 epochs on 10,000. ``options`` override any
+    of these or of the class settings (e.g. ``epochs=10``).
+    """
+    X_train, y_train, X_test, y_test = data
+    settings = dict(hidden=(256, 256) if fast else (1000, 1000, 1000), epochs=8 if fast else 4,
+                    n_train=min(len(X_train), 2000 if fast else 10000), **CLASS_SETTINGS)
+    settings.update(options)
+    return SETDashboard(X_train, y_train, X_test, y_test,
+                        image_shape=getattr(data, "image_shape", None) or None, views=views,
+                        **settings)
+
+
+def hub_counts(degrees, n_trials, p, quantile=HUB_QUANTILE):
+    """``(neurons above the Erdős–Rényi quantile, that quantile, the largest degree)``.
+
+    ``degrees``: one layer's degrees; ``n_trials``, ``p``: its binomial (possible partners,
+    connection probability). The number above is about ``(1 - quantile) * len(degrees)`` by
+    chance; many more mean that hubs have formed.
+    """
+    from scipy import stats
+    degrees = np.asarray(degrees)
+    threshold = int(stats.binom.ppf(quantile, n_trials, p))
+    return int((degrees > threshold).sum()), threshold, int(degrees.max(initial=0))
 ZETA_NOTE = ("SET rewires after every epoch except the last, so with 1 epoch ζ has no effect "
              "(and with 2 epochs it acts once).")
 
@@ -113,6 +149,10 @@ class SETDashboard(BackgroundTrainer):
         Passed to the model; subsets are nested (the first ``n`` of one fixed permutation).
     gif_dir : str or Path
         Where **Save GIF** writes ``set_connectivity_run<N>.gif``.
+    views : tuple of str
+        Which views to show and draw, among :data:`VIEWS` (all by default); notebook 03 shows
+        the degrees and the connectivity only. The hub counts (neurons whose degree exceeds
+        the Erdős–Rényi 99.9 % quantile) go with the degrees.
     **model_options
         Further :class:`~setcourse.model.MLP` parameters fixed for every run (e.g.
         ``weight_decay``, ``regrow_init``).
@@ -120,12 +160,18 @@ class SETDashboard(BackgroundTrainer):
 
     def __init__(self, X_train, y_train, X_test, y_test, image_shape=None,
                  hidden=(1000, 1000, 1000), epsilon=20.0, zeta=0.3, dropout=0.3, lr=0.01,
-                 epochs=3, n_train=None, batch_size=128, seed=0, gif_dir=".", **model_options):
+                 epochs=3, n_train=None, batch_size=128, seed=0, gif_dir=".", views=VIEWS,
+                 **model_options):
         (self.X_train, self.y_train, self.X_test, self.y_test,
          self.n_classes) = check_data(X_train, y_train, X_test, y_test)
         check_positive_int("epochs", epochs)
         as_image(np.zeros(self.X_train.shape[1]), image_shape)  # validates image_shape
         self.image_shape = image_shape
+        views = (views,) if isinstance(views, str) else tuple(views)
+        unknown = sorted(set(views) - set(VIEWS))
+        if unknown or not views:
+            raise ValueError(f"views must be a non-empty subset of {VIEWS}; got {views!r}")
+        self.views = tuple(view for view in VIEWS if view in views)
         self.hidden = tuple(hidden)
         self.batch_size = batch_size
         self.seed = seed
@@ -186,6 +232,8 @@ class SETDashboard(BackgroundTrainer):
         self.feature_text.add_class("setcourse-feature-selection")
         self.runs_text = widgets.HTML(layout=widgets.Layout(width="375px"))
         self.runs_text.add_class("setcourse-runs")
+        self.hubs_text = widgets.HTML(layout=widgets.Layout(width="440px"))
+        self.hubs_text.add_class("setcourse-hubs")
         self.frame_slider = widgets.IntSlider(value=0, min=0, max=0, description="frame",
                                               disabled=True, continuous_update=True,
                                               layout=widgets.Layout(width="250px"),
@@ -211,14 +259,22 @@ class SETDashboard(BackgroundTrainer):
             widgets.HBox([self.train_button, self.stop_button]),
             widgets.HBox([self.clear_button, self.gif_button]), self.progress])
         self.status.layout = widgets.Layout(min_height="22px")
-        scrub = widgets.VBox([widgets.HBox([self.player, self.frame_slider]), self.feature_text,
-                              self.runs_text],
-                             layout=widgets.Layout(width="385px"))
+        shown = set(self.views)
+        scrub = widgets.VBox(
+            ([widgets.HBox([self.player, self.frame_slider]), self.feature_text]
+             if "connectivity" in shown else []) + [self.runs_text],
+            layout=widgets.Layout(width="385px"))
+        first_row = [view for name, view in (("curves", self.curves),
+                                              ("degrees", self.degrees)) if name in shown]
+        second_row = [view for name, view in (("connectivity", self.connectivity),
+                                               ("scrub", scrub), ("rewiring", self.rewiring))
+                      if name in shown or name == "scrub"]
         self.widget = widgets.VBox([
             widgets.HBox([sliders, buttons]),
             self.zeta_note, self.status, self.background_note,
-            widgets.HBox([self.curves, self.degrees]),
-            widgets.HBox([self.connectivity, scrub, self.rewiring]),
+            widgets.HBox(first_row),
+            *([self.hubs_text] if "degrees" in shown else []),
+            widgets.HBox(second_row),
         ])
         self.widget.add_class("setcourse-dashboard")
         self._draw_empty()
@@ -226,21 +282,26 @@ class SETDashboard(BackgroundTrainer):
     def _draw_empty(self):
         """Empty panels before the first run (also warms matplotlib's caches: the first
         draw of a figure is several times slower than the next ones)."""
+        shown = set(self.views)
         empty = np.zeros((40, 40), dtype=bool)
-        self.curves.value = panel_png(self._curves_panel.update(
-            self.past_runs_, title="Test accuracy per epoch: press Train").figure)
-        rows, cols = centre_block(self.X_train.shape[1], self.hidden[0], REWIRING_BLOCK)
-        self.rewiring.value = panel_png(self._rewiring_panel.update(
-            empty[:rows.stop - rows.start, :cols.stop - cols.start],
-            empty[:rows.stop - rows.start, :cols.stop - cols.start],
-            "Rewiring, first layer (40 × 40 block)\nshown after the first SET step",
-            origin=(rows.start, cols.start)).figure)
-        shape = as_image(np.zeros(self.X_train.shape[1]), self.image_shape).shape
-        self.connectivity.value = panel_png(self._connectivity_panel.update(
-            np.zeros(shape), 1.0, "Input connectivity\nshown when a run starts").figure)
-        self.degrees.value = panel_png(self._degrees_panel.update(
-            [np.ones(2, dtype=int)], [("", 2, 0.5, 2)], "Degrees: shown when a run starts"
-        ).figure)
+        if "curves" in shown:
+            self.curves.value = panel_png(self._curves_panel.update(
+                self.past_runs_, title="Test accuracy per epoch: press Train").figure)
+        if "rewiring" in shown:
+            rows, cols = centre_block(self.X_train.shape[1], self.hidden[0], REWIRING_BLOCK)
+            self.rewiring.value = panel_png(self._rewiring_panel.update(
+                empty[:rows.stop - rows.start, :cols.stop - cols.start],
+                empty[:rows.stop - rows.start, :cols.stop - cols.start],
+                "Rewiring, first layer (40 × 40 block)\nshown after the first SET step",
+                origin=(rows.start, cols.start)).figure)
+        if "connectivity" in shown:
+            shape = as_image(np.zeros(self.X_train.shape[1]), self.image_shape).shape
+            self.connectivity.value = panel_png(self._connectivity_panel.update(
+                np.zeros(shape), 1.0, "Input connectivity\nshown when a run starts").figure)
+        if "degrees" in shown:
+            self.degrees.value = panel_png(self._degrees_panel.update(
+                [np.ones(2, dtype=int)], [("", 2, 0.5, 2)], "Degrees: shown when a run starts"
+            ).figure)
 
     # controls ------------------------------------------------------------------------------
     def values(self):
@@ -326,6 +387,9 @@ class SETDashboard(BackgroundTrainer):
         vmax = float(max(np.ceil(2 * first_mean), np.ceil(first_mean + 4 * np.sqrt(first_mean)),
                          2))
         self._run_state = dict(label=self._run_label(values, self.runs_), accuracy=[],
+                               hubs=[hub_counts([], n, p)[1] for _, n, p, _ in specs],
+                               sparse_below=hub_counts([], specs[-1][1], specs[-1][2],
+                                                       1 - HUB_QUANTILE)[1],
                                variance=feature_variance(X), vmax=vmax, values=values,
                                layer_specs=specs,
                                block=centre_block(sizes[0], sizes[1], REWIRING_BLOCK))
@@ -363,17 +427,22 @@ class SETDashboard(BackgroundTrainer):
         values = state["values"]
         runs = self.past_runs_ + [(state["label"], [])]
         self._show_runs(runs[-1])
+        shown = set(self.views)
         with self._panel_lock:
-            self.curves.value = panel_png(self._curves_panel.update(
-                runs, title="Test accuracy per epoch: building the network…",
-                epochs=int(values["epochs"])).figure)
-            self.degrees.value = panel_png(self._degrees_panel.update(
-                [np.zeros(0, dtype=int)] * len(specs), specs,
-                "Degrees: building the network…").figure)
-            shape = as_image(np.zeros(self.X_train.shape[1]), self.image_shape).shape
-            self._connectivity_panel.update(np.zeros(shape), state["vmax"], "")
-            panel_png(self._connectivity_panel.figure)
-            self._rewiring_waiting()
+            if "curves" in shown:
+                self.curves.value = panel_png(self._curves_panel.update(
+                    runs, title="Test accuracy per epoch: building the network…",
+                    epochs=int(values["epochs"])).figure)
+            if "degrees" in shown:
+                self.degrees.value = panel_png(self._degrees_panel.update(
+                    [np.zeros(0, dtype=int)] * len(specs), specs,
+                    "Degrees: building the network…").figure)
+            if "connectivity" in shown:
+                shape = as_image(np.zeros(self.X_train.shape[1]), self.image_shape).shape
+                self._connectivity_panel.update(np.zeros(shape), state["vmax"], "")
+                panel_png(self._connectivity_panel.figure)
+            if "rewiring" in shown:
+                self._rewiring_waiting()
 
     def _render(self, snap):
         if snap is None:
@@ -383,18 +452,23 @@ class SETDashboard(BackgroundTrainer):
         when = "at initialisation" if epoch == 0 else f"after epoch {epoch}"
         state["accuracy"] = snap["accuracy"]
         runs = self.past_runs_ + [(state["label"], snap["accuracy"])]
+        shown = set(self.views)
         with self._panel_lock:
-            if epoch > 0:  # nothing to add at initialisation
+            if epoch > 0 and "curves" in shown:  # nothing to add at initialisation
                 self.curves.value = panel_png(self._curves_panel.update(
                     runs, title=f"Test accuracy per epoch ({snap['layers']})",
                     epochs=int(state["values"]["epochs"])).figure)
-            self.degrees.value = panel_png(self._degrees_panel.update(
-                snap["degrees"], state["layer_specs"], f"Degrees {when} vs Erdős–Rényi").figure)
-            if not self._scrubbing:
+            if "degrees" in shown:
+                self.degrees.value = panel_png(self._degrees_panel.update(
+                    snap["degrees"], state["layer_specs"],
+                    f"Degrees {when} vs Erdős–Rényi").figure)
+                self._show_hubs(snap["degrees"], when)
+            if not self._scrubbing and "connectivity" in shown:
                 self._show_frame(snap["frame"], when)
                 self.frame_slider.max = self.player.max = snap["frame"]
                 self.frame_slider.value = snap["frame"]
-            if snap["rewiring"] is not None and snap["rewiring"][2] != state.get("drawn_step"):
+            if ("rewiring" in shown and snap["rewiring"] is not None
+                    and snap["rewiring"][2] != state.get("drawn_step")):
                 before, after, step_epoch, block = snap["rewiring"]
                 state["drawn_step"] = step_epoch
                 removed, added = int((before & ~after).sum()), int((~before & after).sum())
@@ -403,6 +477,25 @@ class SETDashboard(BackgroundTrainer):
                     f"SET step after epoch {step_epoch + 1} (first layer)\n"
                     f"grey kept · red removed −{removed} · green added +{added}",
                     origin=(block[0].start, block[1].start)).figure)
+
+    def _show_hubs(self, degrees, when):
+        """The hub counts of each layer beside the degree panel."""
+        state = self._run_state
+        parts = []
+        for values, (label, _, _, n_neurons), threshold in zip(degrees, state["layer_specs"],
+                                                                state["hubs"]):
+            values = np.asarray(values)
+            above = int((values > threshold).sum())
+            parts.append(f"{html.escape(label)}: <b>{above}</b> of {n_neurons} above {threshold} "
+                         f"(largest {int(values.max(initial=0))})")
+        pixels = np.asarray(degrees[-1])
+        below = int((pixels <= state["sparse_below"]).sum())
+        self.hubs_text.value = (
+            f"<div style='font-size:12px;line-height:1.35'><b>Hubs</b> {when}: neurons whose "
+            f"degree exceeds the Erdős–Rényi 99.9 % quantile (by chance 1 in 1,000).<br>"
+            + " · ".join(parts) + f"<br>Inputs left with {state['sparse_below']} or fewer "
+            f"connections (the 0.1 % quantile; by chance 1 in 1,000): <b>{below}</b> of "
+            f"{pixels.size}.</div>")
 
     def _rewiring_waiting(self):
         state = self._run_state

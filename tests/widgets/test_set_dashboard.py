@@ -215,3 +215,66 @@ def test_class_settings_are_valid_model_parameters_and_name_the_decay_rule():
     import inspect
     if "weight_decay_mode" in inspect.signature(MLP.__init__).parameters:
         assert settings["weight_decay_mode"] == "l2"  # the rule the measurements used
+
+
+def children_of(widget):
+    """Every widget inside ``widget`` (depth first)."""
+    found = [widget]
+    for child in getattr(widget, "children", ()):
+        found.extend(children_of(child))
+    return found
+
+
+def test_a_subset_of_views_is_shown_and_drawn_the_rest_never(digits):
+    board = dashboard(digits, views=("degrees", "connectivity"))
+    untouched = bytes(board.curves.value), bytes(board.rewiring.value)
+    board.train(background=False)
+    shown = children_of(board.widget)
+    assert board.degrees in shown and board.connectivity in shown and board.hubs_text in shown
+    assert board.curves not in shown and board.rewiring not in shown
+    assert (bytes(board.curves.value), bytes(board.rewiring.value)) == untouched == (b"", b"")
+    assert bytes(board.degrees.value).startswith(PNG)
+    assert len(board.frames_) == 3  # the frames and r are kept whatever is shown
+    with pytest.raises(ValueError, match="subset"):
+        dashboard(digits, views=("degrees", "network"))
+    with pytest.raises(ValueError, match="non-empty"):
+        dashboard(digits, views=())
+
+
+def test_hub_counts_follow_the_binomial_quantile():
+    from scipy import stats
+    n, p = 784, 0.05
+    threshold = int(stats.binom.ppf(0.999, n, p))
+    degrees = np.r_[np.full(995, int(n * p)), np.full(5, threshold + 10)]
+    assert W.set_dashboard.hub_counts(degrees, n, p) == (5, threshold, threshold + 10)
+    rng = np.random.default_rng(0)
+    chance = [W.set_dashboard.hub_counts(rng.binomial(n, p, 1000), n, p)[0] for _ in range(200)]
+    assert 0.5 < np.mean(chance) < 1.5  # about 1 in 1,000 by chance
+
+
+def test_hubs_are_reported_per_layer_after_each_epoch(digits):
+    board = dashboard(digits)
+    board.train(background=False)
+    text = board.hubs_text.value
+    assert "Hubs</b> after epoch 2" in text and "99.9 % quantile" in text
+    assert text.count(" above ") == len(HIDDEN) + 1  # every hidden layer and the pixels
+    model = board.model_
+    from setcourse.analysis.degrees import in_degrees
+    largest = int(in_degrees(model.layers_[0]).max())
+    assert f"(largest {largest})" in text
+
+
+def test_class_dashboard_uses_the_class_settings_at_the_modes_size(digits):
+    X, y, X_test, y_test = digits
+    dataset = type("Data", (), {"__iter__": lambda self: iter((X, y, X_test, y_test)),
+                                "image_shape": (8, 8)})()
+    fast = W.set_dashboard.class_dashboard(dataset, True, views=("degrees",), epochs=1)
+    assert fast.hidden == (256, 256) and fast.controls["epochs"].value == 1
+    assert fast.controls["ntrain"].value == len(X) and fast.views == ("degrees",)
+    assert {k: fast.model_options[k] for k in fast.model_options} == {
+        k: v for k, v in W.CLASS_SETTINGS.items() if k not in ("lr", "batch_size")}
+    assert fast.controls["lr"].value == pytest.approx(W.CLASS_SETTINGS["lr"])
+    assert fast.batch_size == W.CLASS_SETTINGS["batch_size"]
+    full = W.set_dashboard.class_dashboard(dataset, False)
+    assert full.hidden == (1000, 1000, 1000) and full.controls["epochs"].value == 4
+    assert full.views == W.set_dashboard.VIEWS
