@@ -15,6 +15,7 @@ to the last epoch the driver received whole, and :class:`TrainingInterrupted` sa
 import math
 import time
 import uuid
+from concurrent.futures import CancelledError
 
 import numpy as np
 
@@ -54,6 +55,7 @@ class Run:
         # numba's kernels load (or compile) once per process, before any epoch is timed
         client.run(_warm_up, workers=[self.server_address, *addresses])
         self.alive = dict(enumerate(addresses))  # worker index -> address
+        self.n_workers = len(addresses)
         self.failures, self.rows, self.closed = [], [], []
         self.last_states = layer_states(model)  # the last consistent state the driver has
         self.evaluator = build_model(self.params, *self.shape) if validation else None
@@ -95,17 +97,19 @@ class Run:
             done, _ = wait(list(running), timeout=self.poll, return_when="FIRST_COMPLETED")
         except TimeoutError:  # nothing finished within the poll (Dask raises, not returns)
             done = []
+        except CancelledError:  # a task's shard was lost with its worker: Dask forgot it
+            done = [future for future in running if future.done()]
         for future in done:
             worker, epoch = running.pop(future)
             try:
                 finished.append((worker, epoch, future.result()))
             except Exception as error:
-                lost = (type(error).__name__ in ("KilledWorker", "CancelledError")
+                lost = (future.status == "cancelled" or type(error).__name__ == "KilledWorker"
                         or self.alive.get(worker) not in worker_addresses(self.client))
                 if not lost:  # the task failed where it ran (a divergence, a bug): not a loss
                     raise RuntimeError(f"worker {worker}'s task of epoch {epoch} failed: "
                                        f"{type(error).__name__}: {error}") from error
-                self._lose(worker, epoch, f"{type(error).__name__}: {error}")
+                self._lose(worker, epoch, f"{type(error).__name__}: {error}".strip(": "))
             future.release()
         self._check_alive(running)
         return finished
@@ -218,7 +222,7 @@ class Run:
                "seconds_evolution": record["seconds_evolution"],
                "seconds_evaluation": time.perf_counter() - start,
                "workers": len(record["by_worker"]),
-               "steps_by_worker": {str(k): v for k, v in sorted(record["by_worker"].items())},
+               "steps_by_worker": [record["by_worker"].get(w, 0) for w in range(self.n_workers)],
                "accepted": record["accepted"], "rejected_stale": record["rejected_stale"],
                "rejected_topology": record["rejected_topology"],
                "dropped_gradients": record["dropped_gradients"],
