@@ -4,7 +4,8 @@ Builds the dashboard of notebook 02 with its class settings, trains once to comp
 kernels, then presses Train (a background run, as in the browser) and prints
 
 - the time from Train to the first plots (the initial topology, or epoch 1 if it overtook them
-  while the panels were laid out) and to the first epoch's plots;
+  while the panels were laid out), to the first look (test accuracy part-way through epoch 1,
+  when the epoch is longer than its delay) and to the first epoch's plots;
 - the median time of one redraw (all panels of one epoch, in the drawing thread);
 - the training time per epoch the status line reports (drawing excluded).
 
@@ -35,11 +36,13 @@ def measure(fast=False, epochs=4, runs=2):
 
     def timed(snapshot):
         render(snapshot)
-        if snapshot is not None:
-            shown.append((snapshot["epoch"], time.perf_counter()))
+        if snapshot is not None:  # the first look counts as epoch 0.5: part of epoch 1
+            shown.append((0.5 if "first_look" in snapshot else snapshot["epoch"],
+                          time.perf_counter()))
 
     board._drawer.render = timed
-    result = {"warm_up_s": warm_up, "initial_plots_s": [], "first_epoch_plots_s": [],
+    result = {"warm_up_s": warm_up, "initial_plots_s": [], "first_look_s": [],
+              "first_look_images": [], "first_epoch_plots_s": [],
               "redraw_s": [], "training_s_per_epoch": []}
     for _ in range(runs):
         shown.clear()
@@ -50,7 +53,11 @@ def measure(fast=False, epochs=4, runs=2):
         epochs_shown = dict(shown)
         # The first plots drawn: the initial topology, unless epoch 1 overtook it.
         result["initial_plots_s"].append(min(t for _, t in shown) - clicked)
-        first = min((e for e in epochs_shown if e >= 1), default=None)
+        look = board.first_look_
+        result["first_look_s"].append(epochs_shown[0.5] - clicked if 0.5 in epochs_shown
+                                      else np.nan)
+        result["first_look_images"].append(look["seen"] if look else 0)
+        first = min((e for e in epochs_shown if e >= 1), default=None)  # a whole epoch
         result["first_epoch_plots_s"].append(epochs_shown[first] - clicked if first else np.nan)
         result["redraw_s"].extend(board._drawer.seconds_[1:])  # [0] lays out the new run
         result["training_s_per_epoch"].append(float(np.mean(board.model_.history_["seconds_epoch"])))
@@ -67,6 +74,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     r = measure(args.fast, args.epochs, args.runs)
     print(f"warm-up run (incl. kernel compilation if not cached): {r['warm_up_s']:.1f} s")
+    if np.isfinite(r["first_look_s"]).any():
+        print(f"Train -> first look (test accuracy after {int(np.median(r['first_look_images'])):,} "
+              f"images of epoch 1): {np.nanmedian(r['first_look_s']):.2f} s")
+    else:
+        print("no first look: the first epoch took less than its delay")
     print(f"Train -> first plots: {np.nanmedian(r['initial_plots_s']):.2f} s; "
           f"-> first epoch's plots: {np.nanmedian(r['first_epoch_plots_s']):.2f} s (median of "
           f"{args.runs} runs)")

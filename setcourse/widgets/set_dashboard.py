@@ -6,6 +6,7 @@ One concept (module 02's dashboard: its controls, views and runs), hence its len
 """
 import html
 import threading
+import time
 from pathlib import Path
 
 import ipywidgets as widgets
@@ -56,6 +57,12 @@ CLASS_SETTINGS = class_settings()
 REWIRING_BLOCK = 40  # the rewiring view: a 40 x 40 block of the first layer
 #: The dashboard's views, in their order on screen (``views=`` picks a subset).
 VIEWS = ("curves", "degrees", "connectivity", "rewiring")
+#: The first look: this long into the first epoch (seconds of training), the test accuracy
+#: of the network so far on the first FIRST_LOOK_TEST test images is shown (title and status
+#: line say how many images it has seen), so that something answers within about a second
+#: even when one epoch takes longer.
+FIRST_LOOK_SECONDS = 0.25
+FIRST_LOOK_TEST = 1000
 #: A neuron is a hub when its degree exceeds this quantile of its Erdős–Rényi (binomial)
 #: degree distribution: by chance 1 neuron in 1,000 does.
 HUB_QUANTILE = 0.999
@@ -394,6 +401,8 @@ class SETDashboard(BackgroundTrainer):
                                layer_specs=specs,
                                block=centre_block(sizes[0], sizes[1], REWIRING_BLOCK))
         self._rewiring = RewiringRecorder(layer=0, size=REWIRING_BLOCK)
+        self._first_look_due = int(values["epochs"]) >= 1
+        self.first_look_ = None
         # Lay out the panels for this run while the model is being built.
         self._drawer.submit(None)
         return model, fit_kwargs, description
@@ -419,6 +428,24 @@ class SETDashboard(BackgroundTrainer):
             rewiring=(rewiring.before_, rewiring.after_, rewiring.epoch_, rewiring.block)
             if rewiring.epoch_ is not None else None,
             nnz=sum(model.nnz_), layers=layers_text(model))
+
+    def _after_batch(self, model, epoch, batch, n_batches):
+        """The first look, once, part-way through the first epoch (in the training thread)."""
+        if (not self._first_look_due or epoch != 0 or batch + 1 >= n_batches
+                or time.perf_counter() - self._epoch_clock < FIRST_LOOK_SECONDS):
+            return
+        self._first_look_due = False
+        state = self._run_state
+        n_images = int(state["values"]["ntrain"])
+        seen = min(n_images, (batch + 1) * self.batch_size)
+        n_test = min(FIRST_LOOK_TEST, self.X_test.shape[0])
+        accuracy = model.score(self.X_test[:n_test], self.y_test[:n_test])
+        self.first_look_ = dict(seen=seen, of=n_images, n_test=n_test, accuracy=accuracy)
+        self._show_status(f"Run {self.runs_} · Training epoch 1/{self._planned_epochs} · first look "
+                          f"after {seen:,} of {n_images:,} images: test accuracy "
+                          f"{100 * accuracy:.1f} % on {n_test:,} test images · "
+                          f"{self._description}")
+        self._drawer.submit({"first_look": dict(self.first_look_)})
 
     def _prepare(self):
         """The new run's panels without data (backgrounds drawn while the model is built)."""
@@ -447,6 +474,8 @@ class SETDashboard(BackgroundTrainer):
     def _render(self, snap):
         if snap is None:
             return self._prepare()
+        if "first_look" in snap:
+            return self._render_first_look(snap["first_look"])
         state = self._run_state
         epoch = snap["epoch"]
         when = "at initialisation" if epoch == 0 else f"after epoch {epoch}"
@@ -477,6 +506,19 @@ class SETDashboard(BackgroundTrainer):
                     f"SET step after epoch {step_epoch + 1} (first layer)\n"
                     f"grey kept · red removed −{removed} · green added +{added}",
                     origin=(block[0].start, block[1].start)).figure)
+
+    def _render_first_look(self, look):
+        """The learning-curve title with the first look (the topology has not changed yet:
+        SET rewires at the end of an epoch)."""
+        if "curves" not in self.views:
+            return
+        state = self._run_state
+        runs = self.past_runs_ + [(state["label"], [])]
+        with self._panel_lock:
+            self.curves.value = panel_png(self._curves_panel.update(
+                runs, title=f"Epoch 1 so far: {100 * look['accuracy']:.1f} % test accuracy after "
+                            f"{look['seen']:,} of {look['of']:,} images ({look['n_test']:,} test images)",
+                epochs=int(state["values"]["epochs"])).figure)
 
     def _show_hubs(self, degrees, when):
         """The hub counts of each layer beside the degree panel."""

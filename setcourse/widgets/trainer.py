@@ -105,6 +105,7 @@ class TrainerHooks(BatchProgress, Callback):
         self.trainer._draw(model)  # the initial topology, before the first epoch
 
     def on_epoch_begin(self, model, epoch):
+        self.trainer._epoch_clock = time.perf_counter()
         if self.trainer._stop_requested:  # keep "stopping…" on screen
             return
         seconds = model.history_.get("seconds_epoch") or []
@@ -121,6 +122,8 @@ class TrainerHooks(BatchProgress, Callback):
         super().on_batch_end(model, epoch, batch, logs)
         if self.trainer._stop_requested:
             model.stop_training_ = True
+            return
+        self.trainer._after_batch(model, epoch - self._first_epoch, batch, logs["n_batches"])
 
     def on_epoch_end(self, model, epoch, logs):
         self.trainer._draw(model)
@@ -143,6 +146,9 @@ class BackgroundTrainer:
         """Hand this moment of the run to the drawing thread (returns at once)."""
         self._drawer.submit(self._snapshot(model))
 
+    def _after_batch(self, model, epoch, batch, n_batches):
+        """Called in the training thread after every batch (``epoch`` counted in this run)."""
+
     def _build_controls(self):
         self.train_button = widgets.Button(description="Train", button_style="primary",
                                            icon="play")
@@ -162,6 +168,7 @@ class BackgroundTrainer:
         self._drawer = Drawer(self._render)
         self._lock = threading.Lock()
         self._thread = None
+        self._epoch_clock = time.perf_counter()
         self._busy = False
         self._stop_requested = False
         self._note = ""

@@ -278,3 +278,29 @@ def test_class_dashboard_uses_the_class_settings_at_the_modes_size(digits):
     full = W.set_dashboard.class_dashboard(dataset, False)
     assert full.hidden == (1000, 1000, 1000) and full.controls["epochs"].value == 4
     assert full.views == W.set_dashboard.VIEWS
+
+
+def test_the_first_look_comes_once_part_way_through_epoch_1_and_says_so(digits, monkeypatch):
+    monkeypatch.setattr(W.set_dashboard, "FIRST_LOOK_SECONDS", 0.0)  # after the first batch
+    board = dashboard(digits, batch_size=32)
+    statuses, titles = [], []
+    board.status.observe(lambda change: statuses.append(change["new"]), names="value")
+    render = board._render_first_look
+    board._render_first_look = lambda look: titles.append(look) or render(look)
+    board.train(background=False)
+    looks = [text for text in statuses if "first look" in text]
+    assert len(looks) == 1 and "Training epoch 1/2" in looks[0]
+    assert f"after 32 of {len(digits[0]):,} images" in looks[0]
+    n_test = len(digits[2])
+    assert f"on {n_test:,} test images" in looks[0]
+    look = board.first_look_
+    assert look["seen"] == 32 and look["n_test"] == n_test and 0 <= look["accuracy"] <= 1
+    assert len(titles) <= 1  # drawn once (or overtaken by epoch 1's redraw)
+    assert "Finished 2 epochs" in board.status.value
+
+
+def test_no_first_look_when_the_epoch_is_quicker_than_its_delay(digits, monkeypatch):
+    monkeypatch.setattr(W.set_dashboard, "FIRST_LOOK_SECONDS", 3600.0)
+    board = dashboard(digits)
+    board.train(background=False)
+    assert board.first_look_ is None
