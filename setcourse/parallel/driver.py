@@ -104,8 +104,12 @@ class Run:
             try:
                 finished.append((worker, epoch, future.result()))
             except Exception as error:
+                present = worker_addresses(self.client)
+                if self.server_address not in present:  # the push failed: no server
+                    self._interrupt(f"the parameter server's worker {self.server_address} "
+                                    f"left", running)
                 lost = (future.status == "cancelled" or type(error).__name__ == "KilledWorker"
-                        or self.alive.get(worker) not in worker_addresses(self.client))
+                        or self.alive.get(worker) not in present)
                 if not lost:  # the task failed where it ran (a divergence, a bug): not a loss
                     raise RuntimeError(f"worker {worker}'s task of epoch {epoch} failed: "
                                        f"{type(error).__name__}: {error}") from error
@@ -117,7 +121,7 @@ class Run:
     def _check_alive(self, running):
         present = set(worker_addresses(self.client))
         if self.server_address not in present:
-            self._interrupt(f"the parameter server's worker {self.server_address} left")
+            self._interrupt(f"the parameter server's worker {self.server_address} left", running)
         for worker, address in list(self.alive.items()):
             if address not in present:
                 epochs = [e for f, (w, e) in running.items() if w == worker]
@@ -127,7 +131,7 @@ class Run:
                 self._lose(worker, epochs[0] if epochs else None, "its worker process left "
                            "the cluster")
         if not self.alive:
-            self._interrupt("no training worker is left")
+            self._interrupt("no training worker is left", running)
 
     def _lose(self, worker, epoch, cause):
         if worker not in self.alive:
@@ -146,7 +150,9 @@ class Run:
         if self.alive:
             self._scatter_shards()
 
-    def _interrupt(self, why):
+    def _interrupt(self, why, running=()):
+        for future in list(running):
+            future.cancel()
         model = build_model(self.params, *self.shape)
         restore_states(model, self.last_states)
         epoch = len(self.rows)
@@ -181,7 +187,7 @@ class Run:
                 self._close(self._server_call("record", epoch), running)
             if not running and len(self.rows) < self.n_async:
                 # every task ended but the epoch did not close: the workers were lost
-                self._interrupt("no training worker is left")
+                self._interrupt("no training worker is left", running)
 
     def _local(self, epoch):
         evolve = epoch > self.n_async  # after an async epoch, the server has evolved already
