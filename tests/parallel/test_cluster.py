@@ -168,3 +168,15 @@ def test_a_killed_server_rolls_the_model_back_to_the_last_whole_epoch(client):
     assert_consistent(error.model, initial)
     assert error.model.score(X, y) > 0.4  # trained for at least one epoch
     _wait_for_workers(client, 2)
+
+
+def test_the_command_line_on_a_running_scheduler(client, tmp_path, capsys):
+    from setcourse.parallel.__main__ import main
+    model, history = tmp_path / "model.npz", tmp_path / "history.json"
+    assert main(["--dataset", "digits", "--hidden", "16", "--epsilon", "2", "--epochs", "2",
+                 "--batch-size", "64", "--workers", "2", "--local-fraction", "0.5",
+                 "--scheduler", client.scheduler.address, "--save", str(model),
+                 "--history", str(history)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("epoch 1/2 async") and lines[1].startswith("epoch 2/2 local")
+    assert MLP.load(model).history_["phase"] == ["async", "local"] and history.exists()
