@@ -163,14 +163,14 @@ def main(argv=None):
 
         def numba_forward():
             a = x0
-            for (indptr, indices, _, _, _, values, _), b, out in zip(layers, bias, outs):
+            for (indptr, indices, _, _, _, values), b, out in zip(layers, bias, outs):
                 kernels.sparse_forward(indptr, indices, values, b, a, out, kernels.EMPTY_ROWS,
                                        np.float32(0), 1.0, np.uint64(0), True)
                 a = out
 
         def c_forward():
             a = x0
-            for (indptr, indices, _, _, _, values, _), b, out in zip(layers, bias, c_outs):
+            for (indptr, indices, _, _, _, values), b, out in zip(layers, bias, c_outs):
                 lib.forward_relu(ptr(indptr), ptr(indices), ptr(values), ptr(b), ptr(a), ptr(out),
                                  ctypes.c_int(out.shape[0]), ctypes.c_int(batch))
                 a = out

@@ -13,10 +13,17 @@ model and its data shape; :func:`check_plan` refuses, before the build allocates
   index, the temporaries of building and rewiring, activations at the batch size) exceeds
   the memory available, with the figure.
 
-The estimate is per connection and per weight, measured (peak RSS, one fit of one epoch)
-rather than derived: a SET layer peaked at 88-89 bytes per connection, RigL at 103, Sparse
-Momentum at 114 plus its dense buffer, a dense layer at 13.5 bytes per weight, DST at 48.
-It is an estimate ("about"), meant to stop 164 GiB requests, not to budget the last megabyte.
+The estimate is per connection and per weight. A sparse layer whose optimiser step is fused
+into its backward pass (SET, FixProb, DSR with decoupled weight decay) keeps what
+:meth:`SparseLayer.storage <setcourse.nn.layers.SparseLayer.storage>` lists (20 bytes per
+connection); building or rewiring a layer needs temporaries on top, one layer at a time, so
+the largest sparse layer carries :data:`FUSED_TEMPORARY_BYTES` per connection more (measured
+peak above the kept layer: 28 when built, 61 when SET rewires it, 40 M connections). Other
+sparse layers keep the measured all-in figure :data:`SPARSE_BYTES` each (RigL's and Sparse
+Momentum's rewiring happens during training, beside the activations): a SET layer peaked at
+88-89 bytes per connection before the fusion, RigL at 103, Sparse Momentum at 114 plus its
+dense buffer, a dense layer at 13.5 bytes per weight, DST at 48. It is an estimate
+("about"), meant to stop 164 GiB requests, not to budget the last megabyte.
 """
 import os
 import sys
@@ -30,6 +37,9 @@ MAX_WIDTH = 2**31 - 1
 #: peak bytes per connection of a sparse layer (indices, values, momentum, gradient, transpose
 #: index, and the temporaries of sampling and rewiring)
 SPARSE_BYTES = 96
+#: temporaries of building or SET-rewiring one fused sparse layer, bytes per connection of the
+#: largest one (measured peak above the kept arrays: 28 built, 61 rewired; rounded up)
+FUSED_TEMPORARY_BYTES = 68
 #: peak bytes per weight of a dense layer (weights, momentum, gradient, the float64 draw)
 DENSE_BYTES = 16
 #: peak bytes per weight of a DST layer (dense weights, momentum, gradient, mask, masked copy,
@@ -55,6 +65,9 @@ class LayerPlan:
     density: float
     connections: int  # weights of a dense/DST layer, initial connections of a sparse one
     bytes: int = 0
+    #: the part of ``bytes`` needed only while the layer is built or rewired (never beside
+    #: a training step's activations: see :func:`check_memory`)
+    temporary: int = 0
 
 
 def layer_kind(strategy, density):
@@ -67,11 +80,22 @@ def layer_kind(strategy, density):
     return "dense" if density >= 1 else "sparse"
 
 
+def fuses_update(model, strategy):
+    """Whether the sparse layers of ``model`` apply the optimiser step in their backward pass
+    (and keep no gradient): plain sparse layers with decoupled weight decay."""
+    from .evolution.dst import DST
+    layer = getattr(strategy, "sparse_layer", None)
+    return (strategy is not None and not isinstance(strategy, DST) and layer is not None
+            and not layer.keeps_delta and model.weight_decay_mode == "decoupled")
+
+
 def plan(model, n_features, n_classes, strategy=None):
     """The :class:`LayerPlan` of every layer of ``model`` (an MLP) for data of ``n_features``
-    features and ``n_classes`` classes, each with its memory (weights and their state)."""
+    features and ``n_classes`` classes, each with its memory (weights and their state; with
+    fused layers the largest sparse one also carries the build/rewiring temporaries)."""
     from .evolution import strategy_for
     from .evolution.sparse_momentum import SparseMomentum
+    from .nn.layers import SparseLayer
     if strategy is None:
         strategy = strategy_for(model.topology, model.zeta, model.regrow_init)
     hidden = model.validate_params()
@@ -80,25 +104,41 @@ def plan(model, n_features, n_classes, strategy=None):
     if min(sizes) < 1:
         check_widths(shapes)  # says which layer has no inputs or outputs
     densities = layer_densities(shapes, model.allocation, model.epsilon, model.density)
+    fused = fuses_update(model, strategy)
     plans = []
     for index, ((n_in, n_out), p) in enumerate(zip(shapes, densities)):
         kind = layer_kind(strategy, p)
         count = n_in * n_out if kind != "sparse" else n_connections(p, n_in, n_out)
-        size = {"dense": DENSE_BYTES, "dst": DST_BYTES, "sparse": SPARSE_BYTES}[kind] * count
+        if kind == "sparse" and fused:
+            size = sum(dtype.itemsize * length for _, dtype, length, _ in
+                       SparseLayer.storage(n_in, n_out, count))
+        else:
+            size = {"dense": DENSE_BYTES, "dst": DST_BYTES, "sparse": SPARSE_BYTES}[kind] * count
         if kind == "sparse" and isinstance(strategy, SparseMomentum):
             size += SPARSE_MOMENTUM_DENSE_BYTES * n_in * n_out
         plans.append(LayerPlan(index, kind, n_in, n_out, p, count, size))
+    sparse = [p for p in plans if p.kind == "sparse"]
+    if fused and sparse:
+        largest = max(sparse, key=lambda p: p.connections)
+        largest.temporary = FUSED_TEMPORARY_BYTES * largest.connections
+        largest.bytes += largest.temporary
     return plans
 
 
-def activation_bytes(plans, batch_size):
-    """Activations: a training batch of ``batch_size`` (the input, and per layer its output,
-    the pre-activation buffer, the delta and the input gradient) or an evaluation chunk (the
-    outputs), whichever is larger; float32. (The evaluation chunk's copy of the input is not
-    counted: it is at most as large as the data the caller already holds.)"""
-    outputs = sum(p.n_out for p in plans)
-    n_features = plans[0].n_in
-    return 4 * max(batch_size * (n_features + 4 * outputs), EVAL_CHUNK * outputs)
+def activation_bytes(plans, batch_size, keeps_pre=True):
+    """Activations: a training batch of ``batch_size`` (the engine's rule,
+    :func:`~setcourse.nn.network.training_activation_bytes`, with the pre-activations of leaky
+    activations unless ``keeps_pre`` is False) or an evaluation chunk (the outputs, in chunks
+    of at most :func:`~setcourse.nn.network.evaluation_chunk` samples), whichever is larger;
+    float32. (The evaluation chunk's copy of the input is not counted: it is at most as large
+    as the data the caller already holds.)"""
+    from .nn.network import evaluation_chunk, training_activation_bytes
+    sizes = [plans[0].n_in] + [p.n_out for p in plans]
+    outputs = sum(sizes[1:])
+    chunk = evaluation_chunk(sizes, EVAL_CHUNK)
+    if chunk < EVAL_CHUNK:  # chunked: one layer's input and output at a time
+        outputs = max(a + b for a, b in zip(sizes[:-1], sizes[1:]))
+    return max(training_activation_bytes(sizes, batch_size, keeps_pre), 4 * chunk * outputs)
 
 
 def planned_batch(batch_size, n_samples=None):
@@ -124,7 +164,8 @@ def check_plan(model, plans, extra_bytes=0, what=None, n_samples=None):
     ``n_samples``: the training set's size when known (see :func:`planned_batch`)."""
     check_connections(model, plans)
     batch = planned_batch(model.batch_size, n_samples)
-    check_memory(plans, activation_bytes(plans, batch), extra_bytes, what, batch)
+    keeps_pre = model.activation not in ("relu", "sigmoid", "tanh")
+    check_memory(plans, activation_bytes(plans, batch, keeps_pre), extra_bytes, what, batch)
     check_widths([(p.n_in, p.n_out) for p in plans])
 
 
@@ -234,8 +275,13 @@ def format_bytes(n):
 
 def check_memory(plans, activations=0, extra_bytes=0, what=None, batch_size=None):
     """ValueError with the figures when the layers' memory, ``activations`` and
-    ``extra_bytes`` (arrays read from a file) together exceed :func:`memory_limit`."""
-    needed = sum(p.bytes for p in plans) + activations + extra_bytes
+    ``extra_bytes`` (arrays read from a file) together exceed :func:`memory_limit`.
+
+    The layers' temporaries (building, rewiring) and the activations are never needed at once:
+    the larger of the two counts."""
+    temporary = max((p.temporary for p in plans), default=0)
+    needed = (sum(p.bytes - p.temporary for p in plans) + max(temporary, activations)
+              + extra_bytes)
     limit, source = memory_limit()
     if needed <= limit:
         return

@@ -99,9 +99,18 @@ class Layer:
         """
         self.store_gradients(delta)
         if not need_input_grad:
+            self.release_input()
             return None
         dx = self.input_gradient(delta)
-        return dx if input_step is None else input_step.backward(dx, self.input)
+        dx = dx if input_step is None else input_step.backward(dx, self.input)
+        self.release_input()
+        return dx
+
+    def release_input(self):
+        """After the backward pass: drop the kept input (its activations are freed while the
+        layers below are back-propagated), unless evolution reads it (:attr:`keeps_delta`)."""
+        if not self.keeps_delta:
+            self.input = None
 
     def linear(self, x):
         """``W^T x + b``."""
@@ -260,8 +269,11 @@ class KernelProducts:
                                     dx, mode, pre,
                                     slope, keep, seed, _BLOCKS)
         if not need_input_grad:
+            self.release_input()
             return None
-        return dx if fused or input_step is None else input_step.backward(dx, self.input)
+        dx = dx if fused or input_step is None else input_step.backward(dx, self.input)
+        self.release_input()
+        return dx
 
 
 class DenseLayer(KernelProducts, Layer):

@@ -10,6 +10,44 @@ import numpy as np
 
 from .activations import ActivationDropout
 
+#: an evaluation forward (``training=False``) holds at most about this many bytes of
+#: activations: a larger batch is cut into column chunks (results unchanged: every sample is
+#: computed on its own); below it, one pass as ever
+EVAL_MAX_BYTES = 2**30
+ACTIVATION_BYTES = 4  # float32
+
+
+def training_activation_bytes(sizes, batch_size, keeps_pre=False):
+    r"""Peak bytes of activations in a training step of an MLP of layer ``sizes``.
+
+    The forward pass keeps each layer's input (float32 ``(n_in, batch)``) until that layer's
+    backward pass frees it (:meth:`~setcourse.nn.layers.Layer.release_input`); the backward
+    of layer :math:`l` holds its delta ``(n_{l+1}, batch)`` and input gradient
+    ``(n_l, batch)`` at once, the layers below still holding their inputs:
+
+    .. math::
+        4 B \max\Big(\sum_{i < L} n_i + n_L,\;
+        \max_{1 \le l < L} \Big(\sum_{i \le l} n_i + n_{l+1} + n_l\Big)\Big)
+
+    :math:`n_0` the features (the batch itself), :math:`n_L` the classes, :math:`B` the
+    batch. ``keeps_pre``: leaky activations also keep their pre-activation, 4 B more per
+    hidden neuron and sample.
+    """
+    sizes = [int(n) for n in sizes]
+    best = sum(sizes[:-1]) + sizes[-1]
+    for layer in range(1, len(sizes) - 1):
+        best = max(best, sum(sizes[:layer + 1]) + sizes[layer + 1] + sizes[layer])
+    if keeps_pre:
+        best += sum(sizes[1:-1])
+    return ACTIVATION_BYTES * int(batch_size) * best
+
+
+def evaluation_chunk(sizes, batch_size):
+    """Samples an evaluation forward of ``batch_size`` computes at once: all of them, unless
+    one layer's input and output exceed :data:`EVAL_MAX_BYTES` (then fewer, at least 1)."""
+    widest = max(a + b for a, b in zip(sizes[:-1], sizes[1:]))
+    return int(min(batch_size, max(1, EVAL_MAX_BYTES // (ACTIVATION_BYTES * widest))))
+
 
 def forward(layers, activations, x, keep_probability=1.0, seeds=None, training=False):
     """Logits ``(n_out, batch)`` of ``layers`` for ``x`` ``(n_in, batch)``, and the hidden steps.
@@ -33,6 +71,16 @@ def forward(layers, activations, x, keep_probability=1.0, seeds=None, training=F
     logits, steps : the logits and the list of :class:`ActivationDropout`, one per hidden layer
         (empty when not training).
     """
+    if not training:
+        sizes = [layers[0].n_in] + [layer.n_out for layer in layers]
+        chunk = evaluation_chunk(sizes, x.shape[1])
+        if chunk < x.shape[1]:
+            # A huge model: column chunks, each layer's input dropped once used (see above).
+            for layer in layers:
+                layer.update_with = None
+            parts = [_evaluate(layers, activations, np.ascontiguousarray(x[:, c:c + chunk]))
+                     for c in range(0, x.shape[1], chunk)]
+            return np.concatenate(parts, axis=1), []
     steps = []
     a = x
     for index, layer in enumerate(layers[:-1]):
@@ -51,6 +99,17 @@ def forward(layers, activations, x, keep_probability=1.0, seeds=None, training=F
                 layer.update_with = None
         steps = []
     return logits, steps
+
+
+def _evaluate(layers, activations, x):
+    """Logits of ``x`` without dropout, each layer's input released as soon as it is used."""
+    a = x
+    for index, layer in enumerate(layers[:-1]):
+        a = layer.forward(a, ActivationDropout(activations[index], 1.0, np.uint64(0), False))
+        layer.input = None
+    logits = layers[-1].forward(a)
+    layers[-1].input = None
+    return logits
 
 
 def backward(layers, steps, grad):
