@@ -239,7 +239,7 @@ class SETDashboard(BackgroundTrainer):
         self.feature_text.add_class("setcourse-feature-selection")
         self.runs_text = widgets.HTML(layout=widgets.Layout(width="375px"))
         self.runs_text.add_class("setcourse-runs")
-        self.hubs_text = widgets.HTML(layout=widgets.Layout(width="440px"))
+        self.hubs_text = widgets.HTML(layout=widgets.Layout(width="375px"))
         self.hubs_text.add_class("setcourse-hubs")
         self.frame_slider = widgets.IntSlider(value=0, min=0, max=0, description="frame",
                                               disabled=True, continuous_update=True,
@@ -269,7 +269,8 @@ class SETDashboard(BackgroundTrainer):
         shown = set(self.views)
         scrub = widgets.VBox(
             ([widgets.HBox([self.player, self.frame_slider]), self.feature_text]
-             if "connectivity" in shown else []) + [self.runs_text],
+             if "connectivity" in shown else [])
+            + ([self.hubs_text] if "degrees" in shown else []) + [self.runs_text],
             layout=widgets.Layout(width="385px"))
         first_row = [view for name, view in (("curves", self.curves),
                                               ("degrees", self.degrees)) if name in shown]
@@ -280,7 +281,6 @@ class SETDashboard(BackgroundTrainer):
             widgets.HBox([sliders, buttons]),
             self.zeta_note, self.status, self.background_note,
             widgets.HBox(first_row),
-            *([self.hubs_text] if "degrees" in shown else []),
             widgets.HBox(second_row),
         ])
         self.widget.add_class("setcourse-dashboard")
@@ -528,16 +528,15 @@ class SETDashboard(BackgroundTrainer):
                                                                 state["hubs"]):
             values = np.asarray(values)
             above = int((values > threshold).sum())
-            parts.append(f"{html.escape(label)}: <b>{above}</b> of {n_neurons} above {threshold} "
-                         f"(largest {int(values.max(initial=0))})")
+            parts.append(f"{html.escape(label.split(' (')[0])}: <b>{above}</b> of {n_neurons} "
+                         f"above {threshold} (max {int(values.max(initial=0))})")
         pixels = np.asarray(degrees[-1])
         below = int((pixels <= state["sparse_below"]).sum())
         self.hubs_text.value = (
-            f"<div style='font-size:12px;line-height:1.35'><b>Hubs</b> {when}: neurons whose "
-            f"degree exceeds the Erdős–Rényi 99.9 % quantile (by chance 1 in 1,000).<br>"
-            + " · ".join(parts) + f"<br>Inputs left with {state['sparse_below']} or fewer "
-            f"connections (the 0.1 % quantile; by chance 1 in 1,000): <b>{below}</b> of "
-            f"{pixels.size}.</div>")
+            f"<div style='font-size:12px;line-height:1.35'><b>Hubs</b> {when}: degree above the "
+            f"Erdős–Rényi 99.9 % quantile (by chance 1 in 1,000): " + " · ".join(parts)
+            + f". Inputs with {state['sparse_below']} or fewer connections (0.1 % quantile): "
+            f"<b>{below}</b> of {pixels.size}.</div>")
 
     def _rewiring_waiting(self):
         state = self._run_state

@@ -257,11 +257,11 @@ def test_hubs_are_reported_per_layer_after_each_epoch(digits):
     board.train(background=False)
     text = board.hubs_text.value
     assert "Hubs</b> after epoch 2" in text and "99.9 % quantile" in text
-    assert text.count(" above ") == len(HIDDEN) + 1  # every hidden layer and the pixels
+    assert text.count(" of ") == len(HIDDEN) + 2  # every hidden layer, the pixels, the sparse inputs
     model = board.model_
     from setcourse.analysis.degrees import in_degrees
     largest = int(in_degrees(model.layers_[0]).max())
-    assert f"(largest {largest})" in text
+    assert f"(max {largest})" in text
 
 
 def test_class_dashboard_uses_the_class_settings_at_the_modes_size(digits):
