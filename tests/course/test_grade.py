@@ -329,6 +329,7 @@ def test_instructor_notebooks_get_full_marks_and_student_copies_none(tmp_path):
         names = [course.exercise_of(c) for c in nbformat.read(path, as_version=4).cells
                  if course.exercise_of(c)]
         assert [e.exercise for e in result.exercises] == names
+        assert all(a["status"] == "written" for a in result.answers), result.answers
     for path in student:
         if not path.exists():
             continue
@@ -338,6 +339,12 @@ def test_instructor_notebooks_get_full_marks_and_student_copies_none(tmp_path):
                                              path.relative_to(ROOT / "course")).resolve())
         assert all(e.status == "not attempted" for e in result.exercises), \
             course.format_result(result)
+        # Exactly its exercises: every one of the instructor's, none more; no written answer.
+        source = ROOT / "instructor" / path.relative_to(ROOT / "course")
+        names = [course.exercise_of(c) for c in nbformat.read(source, as_version=4).cells
+                 if course.exercise_of(c)]
+        assert [e.exercise for e in result.exercises] == names
+        assert all(a["status"] == "not written" for a in result.answers), result.answers
 
 
 def test_written_answers_are_listed_not_scored():
