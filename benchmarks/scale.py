@@ -2,6 +2,7 @@
 
     python benchmarks/scale.py [--hidden 330000,330000,330000] [--samples 5000] [--epsilon 20]
     python benchmarks/scale.py --bytes [--hidden ...] [--batch-size 128]
+    python benchmarks/scale.py --kernels [--widths 3333,...] [--rounds 3]
     python benchmarks/scale.py --sweep [--widths 3333,10000,...] [--samples 5000]
                                [--max-samples 10000000:1000] [--json PATH]
 
@@ -14,6 +15,9 @@ connection-sample (training seconds / (connections x samples)) and the peak RSS 
 ``--bytes`` prints where every byte goes: each array a sparse layer keeps, per connection and
 per neuron (from :meth:`~setcourse.nn.layers.SparseLayer.storage`, checked against a built
 layer), and the activations per neuron at the batch size, with the totals for ``--hidden``.
+
+``--kernels`` times the forward and the backward (with the fused update) of one h x h layer
+alone per width: the latency- and bandwidth-bound regime without the rest of the step.
 
 ``--sweep`` runs one width after the other, each in a fresh process (its own peak RSS), from
 10 k to 10 M neurons by default, and prints the cost curve; ``--max-samples N:S`` trains the
@@ -96,6 +100,43 @@ def run_one(hidden, samples, epsilon, batch_size, evolve=True):
             "peak_rss_bytes": peak_rss_bytes(), "train_peak_rss_bytes": int(train_peak.peak),
             "stored_sparse_bytes": int(stored),
             "bytes_per_connection": peak_rss_bytes() / connections}
+
+
+def time_kernels(widths, batch_size, rounds):
+    """Forward and backward of one h x h sparse layer (ε = 20) alone, per width: the
+    memory-bound regime measured without the rest of the step. Best of ``rounds``."""
+    from setcourse.nn import kernels
+    from setcourse.nn.layers import SparseLayer
+    from setcourse.nn.sparsity import erdos_renyi_density
+    f32 = np.float32
+    kernels.warm_up()
+    print(f"{'width':>9} {'connections':>12} {'act. MiB':>8} {'fwd ns':>7} {'bwd ns':>7}"
+          f"  (per connection-sample, batch {batch_size}, best of {rounds})")
+    for h in widths:
+        rng = np.random.default_rng(0)
+        layer = SparseLayer(h, h, erdos_renyi_density(20, h, h), rng)
+        x = np.maximum(rng.normal(size=(h, batch_size)), 0).astype(f32)
+        delta = rng.normal(size=(h, batch_size)).astype(f32)
+        out, dx = np.empty_like(x), np.empty_like(x)
+        bias_grad = np.empty(h, f32)
+        velocity = np.zeros_like(layer.data)
+        seed = np.uint64(5)
+        forward, backward = [], []
+        for _ in range(rounds + 1):
+            start = time.perf_counter()
+            kernels.sparse_forward(layer.indptr, layer.indices, layer.data, layer.bias, x, out,
+                                   kernels.EMPTY_ROWS, f32(0), 0.7, seed, True)
+            forward.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            kernels.sparse_backward_update(
+                layer.indptr, layer.indices, layer.t_indptr, layer.t_indices, layer.t_perm,
+                layer.data, delta, x, bias_grad, dx, kernels.RELU_FROM_OUTPUT,
+                kernels.EMPTY_ROWS, f32(0), 0.7, seed, 64, velocity, kernels.DECOUPLED_UPDATE,
+                f32(0.05), f32(0.9), f32(2e-4))
+            backward.append(time.perf_counter() - start)
+        work = 1e-9 * layer.nnz * batch_size
+        print(f"{h:9,} {layer.nnz:12,} {x.nbytes / 2**20:8.1f} {min(forward[1:]) / work:7.3f} "
+              f"{min(backward[1:]) / work:7.3f}", flush=True)
 
 
 def print_rows(rows):
@@ -241,6 +282,9 @@ def main(argv=None):
                         help="skip the timed SET evolution step after the epoch")
     parser.add_argument("--bytes", action="store_true", help="print the bytes table only")
     parser.add_argument("--sweep", action="store_true")
+    parser.add_argument("--kernels", action="store_true",
+                        help="time forward and backward of one h x h layer per width alone")
+    parser.add_argument("--rounds", type=int, default=3, help="--kernels: best of this many")
     parser.add_argument("--widths", default=",".join(map(str, SWEEP_WIDTHS)),
                         help="hidden width of each of the 3 layers, one run each")
     parser.add_argument("--max-samples", help="N:S, widths of >= N neurons train on S samples")
@@ -257,6 +301,8 @@ def main(argv=None):
     hidden = tuple(int(h) for h in args.hidden.split(","))
     if args.bytes:
         print_bytes(hidden, args.epsilon, args.batch_size)
+    elif args.kernels:
+        time_kernels([int(w) for w in args.widths.split(",")], args.batch_size, args.rounds)
     elif args.sweep:
         sweep(args)
     elif args.row:

@@ -18,7 +18,7 @@ into its backward pass (SET, FixProb, DSR with decoupled weight decay) keeps wha
 :meth:`SparseLayer.storage <setcourse.nn.layers.SparseLayer.storage>` lists (20 bytes per
 connection); building or rewiring a layer needs temporaries on top, one layer at a time, so
 the largest sparse layer carries :data:`FUSED_TEMPORARY_BYTES` per connection more (measured
-peak above the kept layer: 28 when built, 61 when SET rewires it, 40 M connections). Other
+peak above the kept layer: 28 when built, 40 when SET rewires it, 40 M connections). Other
 sparse layers keep the measured all-in figure :data:`SPARSE_BYTES` each (RigL's and Sparse
 Momentum's rewiring happens during training, beside the activations): a SET layer peaked at
 88-89 bytes per connection before the fusion, RigL at 103, Sparse Momentum at 114 plus its
@@ -38,8 +38,8 @@ MAX_WIDTH = 2**31 - 1
 #: index, and the temporaries of sampling and rewiring)
 SPARSE_BYTES = 96
 #: temporaries of building or SET-rewiring one fused sparse layer, bytes per connection of the
-#: largest one (measured peak above the kept arrays: 28 built, 61 rewired; rounded up)
-FUSED_TEMPORARY_BYTES = 68
+#: largest one (measured peak above the kept arrays, 40 M connections: 28 built, 40 rewired)
+FUSED_TEMPORARY_BYTES = 44
 #: peak bytes per weight of a dense layer (weights, momentum, gradient, the float64 draw)
 DENSE_BYTES = 16
 #: peak bytes per weight of a DST layer (dense weights, momentum, gradient, mask, masked copy,

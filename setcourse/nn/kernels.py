@@ -19,6 +19,7 @@ derivative modes), hence over 350 lines.
 from .. import _threads  # noqa: F401  (sets the OpenMP wait policy before numba loads)
 import numpy as np  # noqa: E402
 from numba import njit, prange, types  # noqa: E402
+from llvmlite import ir  # noqa: E402
 from numba.extending import intrinsic  # noqa: E402
 
 _OPTIONS = dict(cache=True, fastmath=True, nogil=True)
@@ -199,6 +200,39 @@ def _take_gradient(k, g, grad, data, velocity, rule, lr, momentum, weight_decay)
 _U64 = np.uint64
 
 
+@intrinsic
+def _prefetch(typingctx, array, offset):
+    """Hint the processor to fetch ``array[offset]`` into cache (``llvm.prefetch``: read,
+    high locality); no effect on any result. ``array`` is 1-D, ``offset`` unsigned."""
+    sig = types.void(array, offset)
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fn = builder.module.declare_intrinsic(
+            "llvm.prefetch", fnty=ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]))
+        pointer = builder.bitcast(builder.gep(data, [args[1]]), i8p)
+        builder.call(fn, [pointer, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+    return sig, codegen
+
+
+# At large widths every connection reads a row of ``batch`` floats at a random place of an
+# activation block far larger than the caches: the products wait on memory. Each group of
+# connections therefore asks for the first cache line of the rows (and weights) of the next
+# group before it computes, so that their fetches overlap its arithmetic (the hardware
+# prefetcher follows the rest of each row). Measured on this machine: see benchmarks/scale.py
+# --kernels.
+@njit(inline="always")
+def _prefetch_rows(indices, k, count, n, xf):
+    """Ask for the first cache line of the rows ``indices[k : k + count] * n`` of ``xf``."""
+    size = _U64(indices.size)
+    for t in range(count):
+        kk = k + _U64(t)
+        if kk < size:
+            _prefetch(xf, _U64(indices[kk]) * n)
+
+
 @njit(inline="always")
 def _eight_offsets(indices, k, n):
     """Flat offsets ``indices[k + i] * n`` of eight consecutive connections' rows (unsigned)."""
@@ -226,6 +260,7 @@ def _accumulate_row(start, end, indices, data, xf, batch, row):
     k, end = _U64(start), _U64(end)
     # Eight connections at a time: one load and store of the output row per eight products.
     while k + _U64(8) <= end:
+        _prefetch_rows(indices, k + _U64(8), 8, n, xf)
         w0, w1, w2, w3, w4, w5, w6, w7 = _eight_values(data, k)
         p0, p1, p2, p3, p4, p5, p6, p7 = _eight_offsets(indices, k, n)
         for b in range(batch):
@@ -321,7 +356,16 @@ def _column_backward(start, end, t_indices, t_perm, data, df, batch, xj, dxj, gr
     for b in range(batch):
         dxj[b] = 0
     k, end = _U64(start), _U64(end)
+    size = _U64(t_indices.size)
     while k + _U64(4) <= end:
+        # the next group's delta rows, weights and velocities (or gradients)
+        for t in range(4):
+            kk = k + _U64(4 + t)
+            if kk < size:
+                _prefetch(df, _U64(t_indices[kk]) * n)
+                q = _U64(t_perm[kk])
+                _prefetch(data, q)
+                _prefetch(velocity if rule != STORE_GRADIENT else grad, q)
         q0, q1 = _U64(t_perm[k]), _U64(t_perm[k + _U64(1)])
         q2, q3 = _U64(t_perm[k + _U64(2)]), _U64(t_perm[k + _U64(3)])
         w0, w1, w2, w3 = data[q0], data[q1], data[q2], data[q3]
@@ -446,6 +490,50 @@ def group_by_column(indices, n_cols, indptr_dtype_sample):
 
 
 @njit(**_OPTIONS)
+def split_positions(positions, n_cols, indptr, indices):
+    """CSR of sorted linear ``positions`` (``row * n_cols + col``) in one pass, no temporaries:
+    ``indices[k] = col`` and ``indptr`` (length ``n_rows + 1``, zeroed by the caller) the row
+    pointers."""
+    for k in range(positions.size):
+        p = positions[k]
+        row = p // n_cols
+        indices[k] = p - row * n_cols
+        indptr[row + 1] += 1
+    for r in range(indptr.size - 1):
+        indptr[r + 1] += indptr[r]
+
+
+@njit(**_OPTIONS)
+def linear_positions(indptr, indices, n_cols, out):
+    """``out[k] = row * n_cols + indices[k]`` (int64) for the CSR ``(indptr, indices)``."""
+    for r in range(indptr.size - 1):
+        base = np.int64(r) * n_cols
+        for k in range(indptr[r], indptr[r + 1]):
+            out[k] = base + indices[k]
+
+
+@njit(**_OPTIONS)
+def transpose_index(indptr, indices, n_cols):
+    """``(t_indptr, t_indices, t_perm)``: :func:`group_by_column` and the row of each
+    connection in that order, in one counting sort (no row-of-each array)."""
+    counts = np.zeros(n_cols + 1, dtype=indptr.dtype)
+    for k in range(indices.size):
+        counts[indices[k] + 1] += 1
+    for c in range(n_cols):
+        counts[c + 1] += counts[c]
+    fill = counts[:-1].copy()
+    perm = np.empty(indices.size, dtype=indptr.dtype)
+    rows = np.empty(indices.size, dtype=np.int32)
+    for r in range(indptr.size - 1):
+        for k in range(indptr[r], indptr[r + 1]):
+            c = indices[k]
+            perm[fill[c]] = k
+            rows[fill[c]] = r
+            fill[c] += 1
+    return counts, rows, perm
+
+
+@njit(**_OPTIONS)
 def sgd_momentum_update(weights, grad, velocity, lr, momentum, weight_decay):
     """In place: ``v = momentum * v - lr * (g + weight_decay * w)``; ``w += v`` (flat arrays)."""
     for k in range(weights.size):
@@ -538,6 +626,9 @@ def warm_up():
                                    data.copy(), dx, FROM_PRE_ACTIVATION, x, f32(0.0), 0.5,
                                    seed, 1, data.copy(), rule, f32(0.1), f32(0.9), f32(0.0))
     group_by_column(indices, 1, indptr[:1])
+    transpose_index(indptr, indices, 1)
+    split_positions(np.zeros(1, np.int64), 1, np.zeros(2, np.int32), np.zeros(1, np.int32))
+    linear_positions(indptr, indices, 1, np.zeros(1, np.int64))
     sgd_momentum_update(data.copy(), data, data.copy(), f32(0.1), f32(0.9), f32(0.0))
     dropout_inplace(x.copy(), 0.5, seed)
     for pre in (EMPTY_ROWS, out.copy()):

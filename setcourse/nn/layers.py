@@ -389,13 +389,15 @@ class SparseLayer(KernelProducts, Layer):
     # -- topology ---------------------------------------------------------------------------
     def set_connections(self, positions, values, velocity=None):
         """Replace the topology with sorted distinct linear ``positions`` (``out * n_in + in``)."""
-        positions = np.asarray(positions, dtype=np.int64)
-        rows = positions // self.n_in
-        self.indices = (positions - rows * self.n_in).astype(np.int32)
-        counts = np.bincount(rows, minlength=self.n_out)
-        del rows
+        positions = np.ascontiguousarray(positions, dtype=np.int64)
+        self.t_indptr = self.t_indices = self.t_perm = None  # the old index goes first
+        self.indices = np.empty(positions.size, dtype=np.int32)
         self.indptr = np.zeros(self.n_out + 1, dtype=index_dtype(positions.size))
-        np.cumsum(counts, out=self.indptr[1:])
+        if positions.size and not (0 <= positions[0] and positions[-1] < self.n_in * self.n_out):
+            raise ValueError(f"positions must be in 0..{self.n_in * self.n_out - 1} for a "
+                             f"{self.n_in} -> {self.n_out} layer; got {positions[0]} .. "
+                             f"{positions[-1]}")
+        kernels.split_positions(positions, self.n_in, self.indptr, self.indices)
         self.data = np.ascontiguousarray(values, dtype=np.float32)
         self.weight_velocity = (np.zeros_like(self.data) if velocity is None
                                 else np.ascontiguousarray(velocity, dtype=np.float32))
@@ -462,9 +464,8 @@ class SparseLayer(KernelProducts, Layer):
 
     def _build_transpose_index(self):
         # Counting sort by input neuron (O(nnz)); output neurons stay ascending in each group.
-        self.t_indptr, self.t_perm = kernels.group_by_column(self.indices, self.n_in,
-                                                             self.indptr[:1])
-        self.t_indices = self.row_of_each()[self.t_perm]
+        self.t_indptr, self.t_indices, self.t_perm = kernels.transpose_index(
+            self.indptr, self.indices, self.n_in)
 
     def replace_connections(self, keep, new_positions, new_values=None, rng=None, init=None):
         """Drop the connections where ``keep`` is False and add ``new_positions``.
@@ -497,7 +498,9 @@ class SparseLayer(KernelProducts, Layer):
 
     def positions(self):
         """Sorted linear indices ``out * n_in + in`` of the existing connections (int64)."""
-        return self.row_of_each().astype(np.int64) * self.n_in + self.indices
+        out = np.empty(self.indices.size, dtype=np.int64)
+        kernels.linear_positions(self.indptr, self.indices, self.n_in, out)
+        return out
 
     def row_of_each(self):
         """Output neuron of each stored connection, aligned with ``data``."""
