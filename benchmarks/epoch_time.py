@@ -1,7 +1,12 @@
 """Seconds per epoch of SET, FixProb and Dense MLPs, measured side by side in one run.
 
     python benchmarks/epoch_time.py [--data-dir DIR] [--epochs 2] [--rounds 3]
-                                    [--models set,fixprob,dense]
+                                    [--models set,fixprob,dense] [--against DIR]
+
+``--against DIR`` compares this checkout with another one (e.g. ``git worktree add /tmp/prev
+<commit>``): every round trains each model once with this code and once with DIR's
+``setcourse`` (a fresh process each, alternating which goes first), and prints both medians
+and the ratio.
 
 Default configuration (issue 2): 784-1000-1000-1000-10, epsilon=20, zeta=0.3, dropout 0.3,
 batch 128, 60,000 samples. With ``--data-dir`` pointing at Fashion-MNIST's IDX ``.gz`` files
@@ -61,6 +66,37 @@ def time_model(name, args, hidden, X, y, X_test, y_test, real):
             "test_acc": h["test_accuracy"][-1] if real else float("nan")}
 
 
+def compare(args, argv):
+    """Alternate fresh processes of this checkout and of ``args.against``; print the table."""
+    import json
+    import os
+    import subprocess
+    trees = {"this": os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+             "other": os.path.abspath(args.against)}
+    rest = [a for a in argv if not a.startswith("--against") and a != args.against]
+    runs = {tree: [] for tree in trees}
+    for round_index in range(args.rounds):
+        order = list(trees) if round_index % 2 == 0 else list(trees)[::-1]
+        for tree in order:
+            env = dict(os.environ, PYTHONPATH=trees[tree])
+            command = [sys.executable, os.path.abspath(__file__), *rest, "--rounds", "1",
+                       "--rows-json"]
+            result = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True,
+                                    check=True)
+            rows = json.loads(result.stdout.strip().splitlines()[-1])
+            runs[tree].append({r["model"]: r["train_s"] + r["evolution_s"] for r in rows})
+            print(f"  round {round_index + 1}, {tree} ({trees[tree]}): "
+                  + ", ".join(f"{m} {v:.2f} s" for m, v in runs[tree][-1].items()),
+                  file=sys.stderr, flush=True)
+    print(f"\ntrain + evolution s/epoch, medians of {args.rounds} alternated rounds")
+    print(f"{'model':8} {'this':>8} {'other':>8} {'other/this':>10}  this = {trees['this']}, "
+          f"other = {trees['other']}")
+    for model in runs["this"][0]:
+        a = float(np.median([r[model] for r in runs["this"]]))
+        b = float(np.median([r[model] for r in runs["other"]]))
+        print(f"{model:8} {a:8.2f} {b:8.2f} {b / a:10.2f}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", help="folder with Fashion-MNIST IDX .gz files")
@@ -72,7 +108,11 @@ def main(argv=None):
     parser.add_argument("--hidden", default="1000,1000,1000")
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--against", help="another checkout to alternate with (see above)")
+    parser.add_argument("--rows-json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.against:
+        return compare(args, sys.argv[1:] if argv is None else list(argv))
     X, y, X_test, y_test, real = load_data(args)
     hidden = tuple(int(h) for h in args.hidden.split(","))
     kernels.warm_up()
@@ -101,6 +141,10 @@ def main(argv=None):
               f"in one run): {(d['train_s'] + d['evolution_s']) / (s['train_s'] + s['evolution_s']):.1f}x"
               f" (per round {min(per_round):.1f}x-{max(per_round):.1f}x)")
     print("(peak RSS is cumulative over the run: read it for the first model only)")
+    if args.rows_json:
+        import json
+        print(json.dumps([{k: (float(v) if isinstance(v, (float, np.floating)) else v)
+                           for k, v in r.items()} for r in rows]))
 
 
 if __name__ == "__main__":
