@@ -47,3 +47,30 @@ def place(client, n_workers, timeout=120):
     if len(workers) > n_workers:
         return workers[0], workers[1:n_workers + 1]
     return workers[0], workers[:n_workers]
+
+
+#: seconds between checks that the server's worker is still there while waiting on it
+CHECK_SERVER_EVERY = 2.0
+
+
+class ServerLost(RuntimeError):
+    """The worker holding the parameter-server actor left the cluster."""
+
+
+def call_server(server, method, *args, client=None):
+    """``server.method(*args)``'s result, waited for as long as the server's worker lives.
+
+    A call to an actor whose worker was killed may wait for ever (Dask does not always fail
+    it), which would hold a worker's only thread; so the wait is cut into slices and the
+    server's worker is looked for in the cluster after each. Raises :class:`ServerLost`.
+    """
+    from distributed import get_client
+    future = getattr(server, method)(*args)
+    while True:
+        try:
+            return future.result(timeout=CHECK_SERVER_EVERY)
+        except TimeoutError:
+            present = worker_addresses(client or get_client())
+            if server._address not in present:  # the address Dask placed the actor at
+                raise ServerLost(f"the parameter server's worker {server._address} left "
+                                 f"during {method}") from None

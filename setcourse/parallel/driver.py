@@ -19,7 +19,7 @@ from concurrent.futures import CancelledError
 
 import numpy as np
 
-from .cluster import place, worker_addresses
+from .cluster import ServerLost, call_server, place, worker_addresses
 from .server import ParameterServer
 from .shards import shard_indices
 from .state import build_model, layer_states, restore_states
@@ -59,13 +59,21 @@ class Run:
         self.failures, self.rows, self.closed = [], [], []
         self.last_states = layer_states(model)  # the last consistent state the driver has
         self.evaluator = build_model(self.params, *self.shape) if validation else None
-        self.server = client.submit(
+        # the actor lives as long as its future: kept until close()
+        self._server_future = client.submit(
             ParameterServer, self.params, *self.shape, self.last_states, self.steps_per_epoch,
             n_async, epochs, max_staleness, actor=True, workers=[self.server_address],
-            key=f"setcourse-parallel-server-{self.token}", pure=False).result()
+            key=f"setcourse-parallel-server-{self.token}", pure=False)
+        self.server = self._server_future.result()
         self.shard_rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0]))
         self._scatter_shards()
         self.task_stats = {}
+
+    def close(self):
+        """Release the server actor and the shards on the workers (their memory)."""
+        self.shards = {}
+        self.server = None
+        self._server_future.release()
 
     # -- data -------------------------------------------------------------------------------
     def _scatter_shards(self):
@@ -188,6 +196,9 @@ class Run:
             if not running and len(self.rows) < self.n_async:
                 # every task ended but the epoch did not close: the workers were lost
                 self._interrupt("no training worker is left", running)
+        while running:  # the other workers' last tasks end at their next push ("stop")
+            for _, epoch, stats in self._wait(running):
+                self.task_stats.setdefault(epoch, []).append(stats)
 
     def _local(self, epoch):
         evolve = epoch > self.n_async  # after an async epoch, the server has evolved already
@@ -201,10 +212,12 @@ class Run:
 
     def _server_call(self, method, *args):
         try:
-            return getattr(self.server, method)(*args).result(timeout=600)
-        except Exception as error:
-            self._check_alive({})
-            raise RuntimeError(f"the parameter server failed in {method}: {error}") from error
+            return call_server(self.server, method, *args, client=self.client)
+        except ServerLost as error:
+            self._interrupt(str(error), {})
+        except Exception:
+            self._check_alive({})  # the server's worker left: interrupt, else the error
+            raise
 
     # -- history ----------------------------------------------------------------------------
     def _close(self, record, running):

@@ -152,6 +152,7 @@ class DataParallelSET:
             try:
                 rows = run.run()
             finally:
+                run.close()
                 self.failures_ = run.failures
                 for report in run.failures:
                     warnings.warn(describe_failure(report), RuntimeWarning, stacklevel=2)

@@ -12,6 +12,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..nn import kernels
+from .cluster import call_server
 from .state import build_model, gradients, layer_states, restore_states, set_weight_values
 
 #: streams of a worker's random numbers (batch order, dropout, local evolution)
@@ -40,7 +41,7 @@ def async_epoch(server, X, y, params, shape, epoch, worker, seed):
     """
     start = time.perf_counter()
     model = build_model(params, *shape)
-    reply = server.pull().result()
+    reply = call_server(server, "pull")
     stats = {"worker": worker, "epoch": epoch, "pushed": 0, "accepted": 0,
              "seconds_compute": 0.0, "seconds_wait": 0.0, "seconds_setup": 0.0}
     if reply["epoch"] > epoch:  # the other workers closed this epoch before we started
@@ -70,8 +71,8 @@ def async_epoch(server, X, y, params, shape, epoch, worker, seed):
             correct = int(np.sum(np.argmax(logits, axis=0) == yb))
             grads = gradients(model)
             t1 = time.perf_counter()
-            reply = server.push(worker, version, read_step, grads, loss * yb.size, correct,
-                                yb.size).result()
+            reply = call_server(server, "push", worker, version, read_step, grads,
+                                loss * yb.size, correct, yb.size)
             t2 = time.perf_counter()
             stats["pushed"] += 1
             stats["accepted"] += bool(reply["accepted"])
@@ -95,7 +96,7 @@ def local_epoch(server, X, y, params, shape, epoch, worker, seed, evolve):
     engine's loop and deposit the result on the server; returns timings and counts."""
     start = time.perf_counter()
     model = build_model({**params, "warm_start": True}, *shape)
-    reply = server.pull().result()
+    reply = call_server(server, "pull")
     if reply["epoch"] != epoch:
         raise RuntimeError(f"worker {worker} was given local epoch {epoch}, but the server "
                            f"is at epoch {reply['epoch']}")
@@ -115,7 +116,7 @@ def local_epoch(server, X, y, params, shape, epoch, worker, seed, evolve):
               "correct": int(round(row["train_accuracy"] * X.shape[0])), "seen": X.shape[0],
               "steps": steps}
     t = time.perf_counter()
-    server.deposit(worker, epoch, layer_states(model), counts).result()
+    call_server(server, "deposit", worker, epoch, layer_states(model), counts)
     return {"worker": worker, "epoch": epoch, "pushed": 1, "accepted": 1, "steps": steps,
             "seconds_compute": row["seconds_epoch"], "seconds_wait": time.perf_counter() - t,
             "seconds_setup": setup, "seconds_local_evolution": seconds_evolution}
