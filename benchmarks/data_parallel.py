@@ -125,6 +125,43 @@ def run_parallel(args, data, client, n_workers):
             "failures": est.failures_}
 
 
+class Echo:
+    """An actor that answers a push as the server does, without training: the transport."""
+
+    def __init__(self, reply):
+        self.reply = reply
+
+    def push(self, grads):
+        return [(w.copy(), b.copy()) for w, b in self.reply]  # the server replies with copies
+
+
+def echo_round_trips(echo, grads, calls):
+    """Median seconds of ``calls`` pushes of ``grads`` to ``echo``, from a worker's task."""
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        echo.push(grads).result()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def measure_transport(client, model, calls=200):
+    """The actor round trip alone, worker -> server process -> worker: a push of the model's
+    gradient size answered with its weights, and an 8-byte one (Dask's fixed cost)."""
+    from setcourse.parallel.cluster import worker_addresses
+    server, worker = worker_addresses(client)[:2]
+    full = [(layer.weight_values().copy(), layer.bias.copy()) for layer in model.layers_]
+    tiny = [(np.zeros(1, np.float32), np.zeros(1, np.float32))]
+    result = {}
+    for name, payload in (("full", full), ("tiny", tiny)):
+        echo = client.submit(Echo, payload, actor=True, workers=[server], pure=False).result()
+        seconds = client.submit(echo_round_trips, echo, payload, calls, workers=[worker],
+                                pure=False).result()
+        result[f"ms_round_trip_{name}"] = 1e3 * seconds
+        del echo
+    return result
+
+
 def median_after_first(values, phases=None, phase=None):
     chosen = [v for i, v in enumerate(values) if i > 0 and (phase is None or phases[i] == phase)]
     return float(np.median(chosen)) if chosen else float("nan")
@@ -177,7 +214,9 @@ def summarise(runs, n_train, payload_mb):
 
 
 def print_table(summary):
-    print(f"\nmessage per push, each way: {summary['message_mb_each_way']:.2f} MB")
+    print(f"\nmessage per push, each way: {summary['message_mb_each_way']:.2f} MB; the actor round "
+          f"trip alone: {summary['transport']['ms_round_trip_full']:.1f} ms with it, "
+          f"{summary['transport']['ms_round_trip_tiny']:.1f} ms with 8 bytes")
     print(f"{'config':<10} {'s/epoch':>8} {'async':>7} {'local':>7} {'speed-up':>9} "
           f"{'vs 1w':>6} {'acc':>13} {'compute':>8} {'wait':>7} {'server':>7}")
     for row in summary["table"]:
@@ -210,6 +249,9 @@ def main(argv=None):
     cluster = local_cluster(3, threads_per_run=1, dashboard_address=None)
     try:
         with Client(cluster) as client:
+            client.wait_for_workers(3)
+            transport = measure_transport(client, model)
+            print(f"actor round trip: {transport}", flush=True)
             for round_ in range(args.rounds):
                 order = CONFIGS[round_ % 3:] + CONFIGS[:round_ % 3]
                 for config in order:
@@ -225,6 +267,7 @@ def main(argv=None):
     finally:
         cluster.close()
     summary = summarise(runs, args.n_train, payload_mb)
+    summary["transport"] = transport
     print_table(summary)
     result = {"what": "data-parallel SET (WASAP-SGD phases) on Dask: 1 vs 2 workers vs one "
                       "process with two threads", "command": " ".join([sys.executable, *sys.argv]),

@@ -174,8 +174,11 @@ class Run:
     def run(self):
         """Train every epoch; returns the history rows."""
         self._phase_async()
+        record = None
         for epoch in range(self.n_async, self.epochs):
-            self._local(epoch)
+            record = self._local(epoch, record)
+        if record is not None:
+            self._close(record, {})
         for row in self.rows:  # a record may close before its last task has returned
             stats = self.task_stats.get(row["epoch"], [])
             row["seconds_compute"] = sum(s["seconds_compute"] for s in stats)
@@ -200,15 +203,19 @@ class Run:
             for _, epoch, stats in self._wait(running):
                 self.task_stats.setdefault(epoch, []).append(stats)
 
-    def _local(self, epoch):
+    def _local(self, epoch, previous):
+        """Local epoch ``epoch``; the previous local epoch's record is evaluated meanwhile
+        (as phase 1 overlaps evaluation and training). Returns this epoch's record."""
         evolve = epoch > self.n_async  # after an async epoch, the server has evolved already
         running = {self._submit(local_epoch, w, epoch, evolve): (w, epoch)
                    for w in sorted(self.alive)}
+        if previous is not None:
+            self._close(previous, running)
         while running:
             for _, epoch_done, stats in self._wait(running):
                 self.task_stats.setdefault(epoch_done, []).append(stats)
         self._server_call("average", epoch)
-        self._close(self._server_call("record", epoch), running)
+        return self._server_call("record", epoch)
 
     def _server_call(self, method, *args):
         try:

@@ -114,8 +114,10 @@ class DataParallelSET:
 
         ``validation_data=(X_test, y_test)`` is evaluated after every epoch, on the epoch's
         snapshot before evolution (as the engine does). A lost worker is reported in
-        ``failures_`` (and warned about) and training goes on without it; see
-        :mod:`~setcourse.parallel.driver` for the failure policy.
+        ``failures_`` (and warned about) and training goes on without it. When the server's
+        worker is lost, or every training worker, :class:`~setcourse.parallel.driver.
+        TrainingInterrupted` is raised; its ``model`` is the model rolled back to the last
+        epoch the driver received whole (see :mod:`~setcourse.parallel.driver`).
         """
         from .cluster import connect
         from .driver import Run

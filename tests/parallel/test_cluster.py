@@ -79,6 +79,8 @@ def test_two_workers_train_one_consistent_model(client, tmp_path):
     assert min(history["steps_by_worker"][2]) > 0  # both averaged
     assert max(history["max_staleness"]) <= est.max_staleness_ == 4
     assert history["test_accuracy"][-1] == est.score(X_test, y_test) > 0.45
+    from setcourse.analysis.degrees import in_degrees
+    assert in_degrees(est.model_.layers_[0]).sum() == initial[0]  # the analysis tools take it
     path = tmp_path / "model.npz"
     est.model_.save(path)
     np.testing.assert_array_equal(MLP.load(path).predict(X_test), est.predict(X_test))
