@@ -1,7 +1,8 @@
 """Data-parallel SET on Dask: 1 worker vs 2 workers vs one process with two threads, one run.
 
     flock /tmp/heavy.lock python benchmarks/data_parallel.py [--data-dir DIR] [--n-train 10000]
-        [--n-test 2000] [--epochs 4] [--rounds 2] [--out setcourse/analysis/measured/data_parallel.json]
+        [--n-test 2000] [--epochs 4] [--rounds 2]
+        [--out setcourse/analysis/measured/data_parallel.json]
 
 784-1000-1000-1000-10 SET (epsilon 20, zeta 0.3, dropout 0.3, batch 128, lr 0.05: the library's
 defaults) on Fashion-MNIST (``--data-dir``: its IDX ``.gz`` files; by default ``load()`` finds
@@ -17,7 +18,9 @@ thread per process). Phase 1 (asynchronous) and phase 2 (local) epochs are repor
 the first epoch of every run is left out of the medians (it carries the tasks' start-up). Each
 worker step is split into compute (forward + backward on the worker) and wait (the push's round
 trip: serialising the gradient, the server's update, the weights coming back), and the server's
-own update time is given, so the table says where the time goes. Written as JSON (atomically)
+own update time is given, so the table says where the time goes; the actor round trip alone
+and what a second core gives the engine (one epoch on two workers at once vs one alone) are
+measured first. Written as JSON (atomically)
 with machine, command and date for notebook 04's extrapolation.
 """
 import argparse
@@ -40,6 +43,8 @@ CONFIGS = ("process", "1 worker", "2 workers")
 def parse(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", default=None, help="folder of Fashion-MNIST's IDX .gz files")
+    parser.add_argument("--dataset", default="fashion_mnist",
+                        help="a data set of setcourse.data.load (digits: a smoke run)")
     parser.add_argument("--n-train", type=int, default=10000)
     parser.add_argument("--n-test", type=int, default=2000)
     parser.add_argument("--epochs", type=int, default=4)
@@ -162,6 +167,34 @@ def measure_transport(client, model, calls=200):
     return result
 
 
+def engine_epoch(params, X, y):
+    """Seconds of one ordinary epoch of ``params``'s model on ``(X, y)``, in this process."""
+    from setcourse import MLP
+    model = MLP(**{**params, "epochs": 1})
+    model.fit(X[:256], y[:256])  # builds, and every kernel specialisation is loaded
+    model.set_params(warm_start=True).fit(X, y)
+    return model.history_["seconds_epoch"][-1]
+
+
+def measure_core_scaling(client, args, data):
+    """What two cores give the engine here: one epoch on half the data, on one worker alone
+    (one thread), then on two workers at once; ``scaling`` = 2 x alone / together (2.0 when
+    the second core is a whole core for this memory-bound work)."""
+    from setcourse.parallel.cluster import worker_addresses
+    workers = worker_addresses(client)[:2]
+    X, y = data[0], data[1]
+    half = X.shape[0] // 2
+    params = template(args).get_params()
+    shards = [client.scatter([X[i * half:(i + 1) * half], y[i * half:(i + 1) * half]],
+                             workers=[w], direct=True) for i, w in enumerate(workers)]
+    alone = client.submit(engine_epoch, params, *shards[0], workers=[workers[0]],
+                          pure=False).result()
+    together = client.gather([client.submit(engine_epoch, params, *shard, workers=[w],
+                                            pure=False) for shard, w in zip(shards, workers)])
+    return {"seconds_alone": alone, "seconds_together": together,
+            "scaling": 2 * alone / float(np.mean(together)), "samples": half}
+
+
 def median_after_first(values, phases=None, phase=None):
     chosen = [v for i, v in enumerate(values) if i > 0 and (phase is None or phases[i] == phase)]
     return float(np.median(chosen)) if chosen else float("nan")
@@ -217,6 +250,11 @@ def print_table(summary):
     print(f"\nmessage per push, each way: {summary['message_mb_each_way']:.2f} MB; the actor round "
           f"trip alone: {summary['transport']['ms_round_trip_full']:.1f} ms with it, "
           f"{summary['transport']['ms_round_trip_tiny']:.1f} ms with 8 bytes")
+    scaling = summary["core_scaling"]
+    print(f"one engine epoch on {scaling['samples']} samples, one thread: "
+          f"{scaling['seconds_alone']:.2f} s alone, "
+          f"{'/'.join(f'{t:.2f}' for t in scaling['seconds_together'])} s two at once: "
+          f"the second core gives {scaling['scaling']:.2f}x")
     print(f"{'config':<10} {'s/epoch':>8} {'async':>7} {'local':>7} {'speed-up':>9} "
           f"{'vs 1w':>6} {'acc':>13} {'compute':>8} {'wait':>7} {'server':>7}")
     for row in summary["table"]:
@@ -224,7 +262,8 @@ def print_table(summary):
         print(f"{row['config']:<10} {row['seconds_per_epoch']:8.2f} "
               f"{row.get('seconds_per_async_epoch', float('nan')):7.2f} "
               f"{row.get('seconds_per_local_epoch', float('nan')):7.2f} "
-              f"{row['speedup_vs_process']:9.2f} {row.get('speedup_vs_1_worker', float('nan')):6.2f} "
+              f"{row['speedup_vs_process']:9.2f} "
+              f"{row.get('speedup_vs_1_worker', float('nan')):6.2f} "
               f"{acc:>13} {row.get('ms_compute_per_step', float('nan')):7.1f}ms "
               f"{row.get('ms_wait_per_step', float('nan')):5.1f}ms "
               f"{row.get('ms_server_update_per_step', float('nan')):5.1f}ms")
@@ -238,11 +277,11 @@ def main(argv=None):
     from setcourse.nn import kernels
     from setcourse.sweep import local_cluster
     info = machine()
-    ds = load("fashion_mnist", n_train=args.n_train, n_test=args.n_test, seed=args.seed,
+    ds = load(args.dataset, n_train=args.n_train, n_test=args.n_test, seed=args.seed,
               data_dir=args.data_dir)
     data = (ds.X_train, ds.y_train, ds.X_test, ds.y_test)
     kernels.warm_up()
-    model = template(args).build(784, 10)
+    model = template(args).build(ds.X_train.shape[1], int(ds.y_train.max()) + 1)
     payload_mb = sum(layer.weight_values().nbytes + layer.bias.nbytes
                      for layer in model.layers_) / 2**20
     runs = []
@@ -252,6 +291,8 @@ def main(argv=None):
             client.wait_for_workers(3)
             transport = measure_transport(client, model)
             print(f"actor round trip: {transport}", flush=True)
+            scaling = measure_core_scaling(client, args, data)
+            print(f"two single-threaded workers at once: {scaling}", flush=True)
             for round_ in range(args.rounds):
                 order = CONFIGS[round_ % 3:] + CONFIGS[:round_ % 3]
                 for config in order:
@@ -268,6 +309,7 @@ def main(argv=None):
         cluster.close()
     summary = summarise(runs, args.n_train, payload_mb)
     summary["transport"] = transport
+    summary["core_scaling"] = scaling
     print_table(summary)
     result = {"what": "data-parallel SET (WASAP-SGD phases) on Dask: 1 vs 2 workers vs one "
                       "process with two threads", "command": " ".join([sys.executable, *sys.argv]),

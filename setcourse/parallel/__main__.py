@@ -22,7 +22,8 @@ def parse(argv=None):
     p.add_argument("--data-dir", help="folder holding the dataset's files (e.g. IDX .gz)")
     p.add_argument("--n-train", type=int, help="training samples (stratified subset)")
     p.add_argument("--n-test", type=int, help="test samples (stratified subset)")
-    p.add_argument("--hidden", default="1000,1000,1000", help="hidden sizes (default: 1000,1000,1000)")
+    p.add_argument("--hidden", default="1000,1000,1000",
+                   help="hidden sizes (default: 1000,1000,1000)")
     p.add_argument("--epsilon", type=float, default=20.0)
     p.add_argument("--zeta", type=float, default=0.3)
     p.add_argument("--dropout", type=float, default=0.3)
