@@ -176,10 +176,10 @@ def engine_epoch(params, X, y):
     return model.history_["seconds_epoch"][-1]
 
 
-def measure_core_scaling(client, args, data):
+def measure_core_scaling(client, args, data, repeats=3):
     """What two cores give the engine here: one epoch on half the data, on one worker alone
     (one thread), then on two workers at once; ``scaling`` = 2 x alone / together (2.0 when
-    the second core is a whole core for this memory-bound work)."""
+    the second core is a whole core for this memory-bound work); medians of ``repeats``."""
     from setcourse.parallel.cluster import worker_addresses
     workers = worker_addresses(client)[:2]
     X, y = data[0], data[1]
@@ -187,12 +187,16 @@ def measure_core_scaling(client, args, data):
     params = template(args).get_params()
     shards = [client.scatter([X[i * half:(i + 1) * half], y[i * half:(i + 1) * half]],
                              workers=[w], direct=True) for i, w in enumerate(workers)]
-    alone = client.submit(engine_epoch, params, *shards[0], workers=[workers[0]],
-                          pure=False).result()
-    together = client.gather([client.submit(engine_epoch, params, *shard, workers=[w],
-                                            pure=False) for shard, w in zip(shards, workers)])
+    alone, together = [], []
+    for _ in range(repeats):  # alternated: the machine's load drifts
+        alone.append(client.submit(engine_epoch, params, *shards[0], workers=[workers[0]],
+                                   pure=False).result())
+        together.append(float(np.mean(client.gather([
+            client.submit(engine_epoch, params, *shard, workers=[w], pure=False)
+            for shard, w in zip(shards, workers)]))))
     return {"seconds_alone": alone, "seconds_together": together,
-            "scaling": 2 * alone / float(np.mean(together)), "samples": half}
+            "scaling": 2 * float(np.median(alone)) / float(np.median(together)),
+            "samples": half}
 
 
 def median_after_first(values, phases=None, phase=None):
@@ -252,7 +256,7 @@ def print_table(summary):
           f"{summary['transport']['ms_round_trip_tiny']:.1f} ms with 8 bytes")
     scaling = summary["core_scaling"]
     print(f"one engine epoch on {scaling['samples']} samples, one thread: "
-          f"{scaling['seconds_alone']:.2f} s alone, "
+          f"{'/'.join(f'{t:.2f}' for t in scaling['seconds_alone'])} s alone, "
           f"{'/'.join(f'{t:.2f}' for t in scaling['seconds_together'])} s two at once: "
           f"the second core gives {scaling['scaling']:.2f}x")
     print(f"{'config':<10} {'s/epoch':>8} {'async':>7} {'local':>7} {'speed-up':>9} "
