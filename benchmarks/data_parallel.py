@@ -237,8 +237,9 @@ def summarise(runs, n_train, payload_mb):
                             "ms_transfer_per_step": 1e3 * max(wait - server, 0.0),
                             "wait_share_of_worker_time": wait / (compute + wait)})
             row["rejected_stale"] = sum(sum(r["rejected_stale"]) for r in mine)
-            row["mean_staleness"] = float(np.mean([np.mean(r["mean_staleness"][1:])
-                                                   for r in mine]))
+            row["mean_staleness"] = float(np.mean([  # phase 1 only: phase 2 has none
+                s for r in mine for i, s in enumerate(r["mean_staleness"])
+                if i > 0 and r["phase"][i] == "async"]))
             row["failures"] = sum(len(r["failures"]) for r in mine)
         row["samples_per_second"] = n_train / row["seconds_per_epoch"]
         table.append(row)
