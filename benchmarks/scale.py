@@ -4,7 +4,7 @@
     python benchmarks/scale.py --bytes [--hidden ...] [--batch-size 128]
     python benchmarks/scale.py --kernels [--widths 3333,...] [--rounds 3]
     python benchmarks/scale.py --sweep [--widths 3333,10000,...] [--samples 5000]
-                               [--max-samples 10000000:1000] [--json PATH]
+                               [--samples-from 3000000:2000] [--json PATH] [--lock FILE]
 
 One run trains one epoch of a 784-h-h-h-10 SET-MLP (ε = 20, ζ = 0.3, dropout 0.3, batch 128)
 on random inputs (the cost does not depend on the values), then times one SET evolution step;
@@ -20,8 +20,9 @@ layer), and the activations per neuron at the batch size, with the totals for ``
 alone per width: the latency- and bandwidth-bound regime without the rest of the step.
 
 ``--sweep`` runs one width after the other, each in a fresh process (its own peak RSS), from
-10 k to 10 M neurons by default, and prints the cost curve; ``--max-samples N:S`` trains the
-widths of at least N neurons on S samples only (said in the table). ``--json PATH`` writes the
+10 k to 10 M neurons by default, and prints the cost curve; ``--samples-from N:S`` trains the
+widths of at least N neurons on S samples (said in each row); ``--lock FILE`` runs each width
+under ``flock FILE`` (one heavy measurement at a time on a shared machine). ``--json PATH`` writes the
 table with the machine, the command and the byte model (atomically, the schema of
 :mod:`setcourse.analysis.scaling`).
 
@@ -229,16 +230,21 @@ def commit():
 
 def sweep(args):
     widths = [int(w) for w in args.widths.split(",")]
-    limit, few = (int(v) for v in args.max_samples.split(":")) if args.max_samples else (None, None)
+    rules = sorted((int(n), int(s)) for n, s in (pair.split(":") for pair in
+                                                 args.samples_from.split(","))) \
+        if args.samples_from else []
     rows = []
     for width in widths:
         hidden = (width,) * DEPTH
         samples = args.samples
-        if limit is not None and neurons_of(hidden) >= limit:
-            samples = min(samples, few)
+        for limit, count in rules:  # the rule of the largest threshold reached
+            if neurons_of(hidden) >= limit:
+                samples = count
         command = [sys.executable, os.path.abspath(__file__), "--row", "--hidden",
                    ",".join(map(str, hidden)), "--samples", str(samples), "--epsilon",
                    str(args.epsilon), "--batch-size", str(args.batch_size)]
+        if args.lock:  # one heavy measurement at a time on a shared machine
+            command = ["flock", args.lock, *command]
         print(f"{neurons_of(hidden):,} neurons, {samples} samples ...", file=sys.stderr,
               flush=True)
         result = subprocess.run(command, stdout=subprocess.PIPE, text=True)
@@ -262,7 +268,7 @@ def write_json(args, rows):
         "commit": commit(), "machine": machine(),
         "settings": {"architecture": f"{N_INPUTS}-h-h-h-{N_CLASSES}", "epsilon": args.epsilon,
                      "zeta": 0.3, "dropout": 0.3, "batch_size": args.batch_size,
-                     "samples": args.samples, "max_samples": args.max_samples,
+                     "samples": args.samples, "samples_from": args.samples_from,
                      "data": "random normal inputs, random labels", "threads": os.cpu_count()},
         "bytes": bytes_model(args.batch_size),
         "rows": rows}
@@ -287,7 +293,9 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=3, help="--kernels: best of this many")
     parser.add_argument("--widths", default=",".join(map(str, SWEEP_WIDTHS)),
                         help="hidden width of each of the 3 layers, one run each")
-    parser.add_argument("--max-samples", help="N:S, widths of >= N neurons train on S samples")
+    parser.add_argument("--samples-from", help="N:S[,N:S...]: widths of at least N neurons "
+                        "train on S samples (the largest N reached applies)")
+    parser.add_argument("--lock", help="--sweep: run each width under flock LOCK")
     parser.add_argument("--json", help="write the sweep's table here (atomically)")
     parser.add_argument("--provisional", action="store_true",
                         help="mark the JSON as provisional (a partial or busy-machine sweep)")

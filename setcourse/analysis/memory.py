@@ -121,8 +121,9 @@ def activation_peak_bytes(sizes, batch_size, keeps_pre=False):
     engine's rule, :func:`setcourse.nn.network.training_activation_bytes`.
 
     Each layer keeps its input (float32, ``(n_in, batch)``) from the forward pass until its
-    own backward pass, which frees it; the backward of layer :math:`l` holds its delta
-    ``(n_out, batch)`` and its input gradient ``(n_in, batch)`` at once:
+    own backward pass, which frees it when large (64 MiB and more; smaller ones stay until the
+    next step); the backward of layer :math:`l` holds its delta ``(n_out, batch)`` and its
+    input gradient ``(n_in, batch)`` at once. With every input freed:
 
     .. math::
         4 B \max_{l \ge 1} \Big(\sum_{i \le l} n_i + n_{l+1} + n_l\Big)

@@ -23,8 +23,8 @@ A JSON object; every number is positive and finite unless said otherwise:
     ``numba`` (str, informative).
 ``settings`` : object
     ``architecture`` (str, ``"784-h-h-h-10"``), ``epsilon``, ``zeta``, ``dropout`` (numbers),
-    ``batch_size`` (int), ``samples`` (int: samples per epoch unless a row says fewer),
-    ``max_samples`` (str or null: ``"N:S"``, widths of at least N neurons trained on S
+    ``batch_size`` (int), ``samples`` (int: samples per epoch unless a row says otherwise),
+    ``samples_from`` (str or null: ``"N:S,..."``, widths of at least N neurons trained on S
     samples), ``data`` (str), ``threads`` (int).
 ``bytes`` : object, the engine's byte model when it was measured
     ``per_connection`` (int: bytes a sparse layer keeps per connection, 20),

@@ -17,13 +17,14 @@ EVAL_MAX_BYTES = 2**30
 ACTIVATION_BYTES = 4  # float32
 
 
-def training_activation_bytes(sizes, batch_size, keeps_pre=False):
+def training_activation_bytes(sizes, batch_size, keeps_pre=False, release_from=None):
     r"""Peak bytes of activations in a training step of an MLP of layer ``sizes``.
 
-    The forward pass keeps each layer's input (float32 ``(n_in, batch)``) until that layer's
-    backward pass frees it (:meth:`~setcourse.nn.layers.Layer.release_input`); the backward
-    of layer :math:`l` holds its delta ``(n_{l+1}, batch)`` and input gradient
-    ``(n_l, batch)`` at once, the layers below still holding their inputs:
+    The forward pass keeps each layer's input (float32 ``(n_in, batch)``); the backward of
+    layer :math:`l` holds its delta ``(n_{l+1}, batch)`` and input gradient ``(n_l, batch)`` at
+    once, then frees its input if it has at least ``release_from`` bytes (default
+    :data:`~setcourse.nn.layers.RELEASE_INPUT_BYTES`; smaller inputs stay until the next
+    step). With every input released (large layers):
 
     .. math::
         4 B \max\Big(\sum_{i < L} n_i + n_L,\;
@@ -33,13 +34,20 @@ def training_activation_bytes(sizes, batch_size, keeps_pre=False):
     batch. ``keeps_pre``: leaky activations also keep their pre-activation, 4 B more per
     hidden neuron and sample.
     """
+    from .layers import RELEASE_INPUT_BYTES
+    release_from = RELEASE_INPUT_BYTES if release_from is None else release_from
     sizes = [int(n) for n in sizes]
-    best = sum(sizes[:-1]) + sizes[-1]
-    for layer in range(1, len(sizes) - 1):
-        best = max(best, sum(sizes[:layer + 1]) + sizes[layer + 1] + sizes[layer])
+    batch = int(batch_size)
+    kept = sizes[:-1]  # the input of each layer, alive after the forward pass
+    best = sum(kept) + sizes[-1]
+    alive = list(kept)
+    for layer in range(len(sizes) - 2, 0, -1):  # backward of layer l >= 1 (l = 0: no dx)
+        best = max(best, sum(alive) + sizes[layer + 1] + sizes[layer])
+        if ACTIVATION_BYTES * batch * sizes[layer] >= release_from:
+            alive[layer] = 0
     if keeps_pre:
         best += sum(sizes[1:-1])
-    return ACTIVATION_BYTES * int(batch_size) * best
+    return ACTIVATION_BYTES * batch * best
 
 
 def evaluation_chunk(sizes, batch_size):

@@ -26,7 +26,7 @@ def sweep(rows=None):
             "machine": {"cpu": "test", "cores": 2, "ram_bytes": 2**34},
             "settings": {"architecture": "784-h-h-h-10", "epsilon": 20, "zeta": 0.3,
                          "dropout": 0.3, "batch_size": 128, "samples": 1000,
-                         "max_samples": None, "data": "random", "threads": 2},
+                         "samples_from": None, "data": "random", "threads": 2},
             "bytes": {"per_connection": 20, "per_connection_int64": 24, "per_activation": 4,
                       "per_connection_arrays": {"data": 20}, "batch_size": 128,
                       "per_neuron": {"output": 16, "input": 4}},
