@@ -113,9 +113,14 @@ def test_extrapolation_by_hand():
     sparse_bytes = 20 * (c_in + 2 * c_hh) + 16 * 3 * h + 4 * (784 + 2 * h)
     assert out.model_bytes == sparse_bytes + 12 * (dense + 10)
     sizes = [784, h, h, h, 10]
-    assert out.activation_bytes == 4 * 10 * max(sum(sizes[:2]) + h + h,
-                                                sum(sizes[:3]) + h + h,
-                                                sum(sizes[:4]) + 10 + h)
+    # inputs of 4 * 10 * h bytes stay (below 64 MiB): the peak is the backward of layer 2,
+    # every input alive beside its delta and input gradient
+    assert out.activation_bytes == 4 * 10 * (784 + 3 * h + h + h)
+    big = scaling.extrapolate(784 + 3 * 10**6 + 10, document, samples=1, batch_size=128)
+    assert big.activation_bytes == 4 * 128 * max(784 + 3 * 10**6 + 10,  # all freed: max over l
+                                                 784 + 10**6 + 10**6 + 10**6,
+                                                 784 + 2 * 10**6 + 10**6 + 10**6,
+                                                 784 + 3 * 10**6 + 10 + 10**6)
     assert out.activation_bytes == memory.activation_peak_bytes(sizes, 10)
     assert out.memory_bytes == out.model_bytes + out.activation_bytes
     assert out.epoch_seconds == pytest.approx(2e-9 * out.connections * 500)
