@@ -243,6 +243,8 @@ def sweep(args):
         command = [sys.executable, os.path.abspath(__file__), "--row", "--hidden",
                    ",".join(map(str, hidden)), "--samples", str(samples), "--epsilon",
                    str(args.epsilon), "--batch-size", str(args.batch_size)]
+        if args.evolution_below and neurons_of(hidden) >= args.evolution_below:
+            command.append("--no-evolution")
         if args.lock:  # one heavy measurement at a time on a shared machine
             command = ["flock", args.lock, *command]
         print(f"{neurons_of(hidden):,} neurons, {samples} samples ...", file=sys.stderr,
@@ -296,6 +298,8 @@ def main(argv=None):
     parser.add_argument("--samples-from", help="N:S[,N:S...]: widths of at least N neurons "
                         "train on S samples (the largest N reached applies)")
     parser.add_argument("--lock", help="--sweep: run each width under flock LOCK")
+    parser.add_argument("--evolution-below", type=int,
+                        help="--sweep: time the evolution step only below this many neurons")
     parser.add_argument("--json", help="write the sweep's table here (atomically)")
     parser.add_argument("--provisional", action="store_true",
                         help="mark the JSON as provisional (a partial or busy-machine sweep)")
