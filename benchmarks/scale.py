@@ -95,7 +95,7 @@ def run_one(hidden, samples, epsilon, batch_size, evolve=True):
             "sparse_connections": sparse, "samples": samples, "batch_size": batch_size,
             "build_seconds": build_s, "epoch_seconds": epoch_s, "seconds_forward": forward,
             "seconds_backward": backward, "seconds_update": update,
-            "evolution_seconds": evolution_s,
+            "evolution_seconds": None if evolution_s != evolution_s else evolution_s,
             "ns_per_connection_sample": 1e9 * (forward + backward + update) / work,
             "ns_forward": 1e9 * forward / work, "ns_backward": 1e9 * (backward + update) / work,
             "peak_rss_bytes": peak_rss_bytes(), "train_peak_rss_bytes": int(train_peak.peak),
@@ -148,7 +148,8 @@ def print_rows(rows):
         print(f"{r['neurons']:11,} {r['connections']:12,} {r['samples']:7,} "
               f"{r['build_seconds']:8.1f} {r['epoch_seconds']:8.1f} {r['ns_forward']:7.3f} "
               f"{r['ns_backward']:7.3f} {r['ns_per_connection_sample']:7.3f} "
-              f"{r['evolution_seconds']:7.1f} {r['peak_rss_bytes'] / 2**30:8.2f} "
+              f"{float('nan') if r['evolution_seconds'] is None else r['evolution_seconds']:7.1f} "
+              f"{r['peak_rss_bytes'] / 2**30:8.2f} "
               f"{r['bytes_per_connection']:6.1f}")
     if len(rows) > 1:
         base = rows[0]["ns_per_connection_sample"]
