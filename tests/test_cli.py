@@ -132,6 +132,8 @@ def test_first_ctrl_c_stops_after_the_batch_and_still_writes_every_output(tmp_pa
 
     monkeypatch.setattr(cli.TerminalProgress, "on_epoch_end", ctrl_c_after_first_epoch)
     history, saved = tmp_path / "h.json", tmp_path / "m.npz"
+    # what was there before (SIG_IGN, not Python's handler, when the suite runs as a background job)
+    before = signal.getsignal(signal.SIGINT)
     code = main([*DIGITS, "--history", str(history), "--save", str(saved)])
     captured = capsys.readouterr()
     assert code == 130, captured.err
@@ -139,7 +141,7 @@ def test_first_ctrl_c_stops_after_the_batch_and_still_writes_every_output(tmp_pa
     data = json.loads(history.read_text())
     assert len(data["epoch"]) == 2 and data["stopped"] == [False, True]
     assert MLP.load(saved).history_["epoch"] == [0, 1]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    assert signal.getsignal(signal.SIGINT) is before  # handler restored
 
 
 def test_second_ctrl_c_writes_the_finished_epochs_to_a_default_file(tmp_path, capsys,
