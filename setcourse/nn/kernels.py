@@ -468,6 +468,18 @@ def sparse_backward_update(indptr, indices, t_indptr, t_indices, t_perm, data, d
 
 
 # -- topology and optimiser ------------------------------------------------------------------
+@njit(inline="always")
+def _column_pointers(indices, n_cols, dtype_sample):
+    """Pointers of each column's first connection (length ``n_cols + 1``), in ``dtype_sample``'s
+    dtype: the counting pass shared by :func:`group_by_column` and :func:`transpose_index`."""
+    counts = np.zeros(n_cols + 1, dtype=dtype_sample.dtype)
+    for k in range(indices.size):
+        counts[indices[k] + 1] += 1
+    for c in range(n_cols):
+        counts[c + 1] += counts[c]
+    return counts
+
+
 @njit(**_OPTIONS)
 def group_by_column(indices, n_cols, indptr_dtype_sample):
     """Counting sort of connections by column: ``(col_indptr, order)``, stable, O(nnz).
@@ -475,11 +487,7 @@ def group_by_column(indices, n_cols, indptr_dtype_sample):
     ``order`` lists the connection positions grouped by column, ascending row order inside
     each group (the input is row-sorted CSR). Used for the transpose index.
     """
-    counts = np.zeros(n_cols + 1, dtype=indptr_dtype_sample.dtype)
-    for k in range(indices.size):
-        counts[indices[k] + 1] += 1
-    for c in range(n_cols):
-        counts[c + 1] += counts[c]
+    counts = _column_pointers(indices, n_cols, indptr_dtype_sample)
     fill = counts[:-1].copy()
     order = np.empty(indices.size, dtype=indptr_dtype_sample.dtype)
     for k in range(indices.size):
@@ -516,11 +524,7 @@ def linear_positions(indptr, indices, n_cols, out):
 def transpose_index(indptr, indices, n_cols):
     """``(t_indptr, t_indices, t_perm)``: :func:`group_by_column` and the row of each
     connection in that order, in one counting sort (no row-of-each array)."""
-    counts = np.zeros(n_cols + 1, dtype=indptr.dtype)
-    for k in range(indices.size):
-        counts[indices[k] + 1] += 1
-    for c in range(n_cols):
-        counts[c + 1] += counts[c]
+    counts = _column_pointers(indices, n_cols, indptr)
     fill = counts[:-1].copy()
     perm = np.empty(indices.size, dtype=indptr.dtype)
     rows = np.empty(indices.size, dtype=np.int32)
