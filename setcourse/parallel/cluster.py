@@ -1,7 +1,7 @@
 """Where the run happens: a Dask client, the server's worker and the training workers."""
 import contextlib
 
-from ..sweep.runner import local_cluster
+from ..sweep.runner import connect as connect_cluster
 
 
 @contextlib.contextmanager
@@ -9,25 +9,14 @@ def connect(n_workers, scheduler_address=None, client=None):
     """A connected ``distributed.Client``: ``client`` as given (left open), one to
     ``scheduler_address``, or a LocalCluster of its own (closed at the end).
 
-    The local cluster is the sweep's (:func:`~setcourse.sweep.runner.local_cluster`: one
-    process per worker, one thread each, numba/OpenMP/BLAS at one thread set before they
-    load), with ``n_workers + 1`` processes: the parameter server gets its own, as the
-    original's master is an MPI rank of its own.
+    The local cluster is the sweep's (:func:`~setcourse.sweep.runner.connect`: one process per
+    worker, one thread each, numba/OpenMP/BLAS at one thread set before they load), with
+    ``n_workers + 1`` processes: the parameter server gets its own, as the original's master
+    is an MPI rank of its own.
     """
-    from distributed import Client
-    if client is not None:
-        yield client
-        return
-    if scheduler_address is not None:
-        with Client(scheduler_address) as own:
-            yield own
-        return
-    cluster = local_cluster(n_workers + 1, threads_per_run=1, dashboard_address=None)
-    try:
-        with Client(cluster) as own:
-            yield own
-    finally:
-        cluster.close()
+    with connect_cluster(n_workers + 1, scheduler_address, client, threads_per_run=1,
+                         dashboard_address=None) as (own, _):
+        yield own
 
 
 def worker_addresses(client):

@@ -24,6 +24,7 @@ worker processes are spawned, and re-import the script); a notebook needs nothin
 
 One concept (the Dask side of a sweep: cluster, submission, progress, results), hence its length.
 """
+import contextlib
 import os
 import sys
 import time
@@ -34,7 +35,7 @@ from .grid import as_specs, run_id, varying_keys
 from .store import finished_runs, read_summary, remove_stale_partials, runs_dir, write_run
 from .task import run_one, worker_environment
 
-__all__ = ["run_sweep", "SweepResults", "local_cluster", "default_workers"]
+__all__ = ["run_sweep", "SweepResults", "local_cluster", "connect", "default_workers"]
 
 
 def default_workers():
@@ -56,6 +57,28 @@ def local_cluster(n_workers=None, threads_per_run=1, dashboard_address=":8787", 
                    processes=True, env=env, dashboard_address=dashboard_address)
     options.update(kwargs)
     return LocalCluster(**options)
+
+
+@contextlib.contextmanager
+def connect(n_workers=None, scheduler_address=None, client=None, threads_per_run=1,
+            dashboard_address=":8787", **cluster_options):
+    """``(client, own_cluster)``: ``client`` as given (left open), a client of
+    ``scheduler_address``, or one of a :func:`local_cluster` of ``n_workers`` made here
+    (``own_cluster``, else ``None``); what it opens it closes, the client first."""
+    from distributed import Client
+    if client is not None:
+        yield client, None
+        return
+    if scheduler_address:
+        with Client(scheduler_address) as own:
+            yield own, None
+        return
+    cluster = local_cluster(n_workers, threads_per_run, dashboard_address, **cluster_options)
+    try:
+        with Client(cluster) as own:
+            yield own, cluster
+    finally:
+        cluster.close()
 
 
 class SweepResults(list):
@@ -158,17 +181,10 @@ def run_sweep(runs, out_dir, n_workers=None, scheduler_address=None, client=None
 
 def _run_pending(pending, out_dir, done, specs, n_workers, scheduler_address, client,
                  threads_per_run, progress, stream, dashboard_address, cluster_options):
-    from distributed import Client, as_completed
-    own_cluster = own_client = None
-    try:
-        if client is None:
-            if scheduler_address:
-                client = own_client = Client(scheduler_address)
-            else:
-                workers = min(n_workers or default_workers(), len(pending))
-                own_cluster = local_cluster(workers, threads_per_run, dashboard_address,
-                                            **cluster_options)
-                client = own_client = Client(own_cluster)
+    from distributed import as_completed
+    workers = min(n_workers or default_workers(), len(pending))
+    with connect(workers, scheduler_address, client, threads_per_run, dashboard_address,
+                 **cluster_options) as (client, own_cluster):
         _say(stream, _describe(client, own_cluster))
         by_key = {}
         # The run id names the task on the dashboard; the suffix keeps a resubmitted run
@@ -201,11 +217,6 @@ def _run_pending(pending, out_dir, done, specs, n_workers, scheduler_address, cl
         finally:
             bar.close()
         return ran
-    finally:
-        if own_client is not None:
-            own_client.close()
-        if own_cluster is not None:
-            own_cluster.close()
 
 
 def _lost(spec, error):
