@@ -233,17 +233,19 @@ class MLP:
         return any(layer.sparse for layer in self.layers_)
 
     # -- forward and backward ---------------------------------------------------------------
-    def forward(self, x, training=False):
+    def forward(self, x, training=False, buffers=None):
         """Logits ``(n_classes, batch)`` for feature-major input ``x`` ``(n_features, batch)``.
 
         With ``training=True`` dropout is applied (a fresh counter-based mask per layer and
-        batch, seeded from ``rng_``) and what backward needs is kept.
+        batch, seeded from ``rng_``) and what backward needs is kept; the large activation
+        blocks of the step and of its backward pass come from ``buffers``
+        (:class:`~setcourse.nn.buffers.ActivationBuffers`) when given.
         """
         keep = 1.0 - self.dropout if training else 1.0
         self._dropout_seeds = self.rng_.integers(0, 2**63, size=len(self.activations_),
                                                  dtype=np.uint64) if keep < 1 else None
         logits, self._steps = network.forward(self.layers_, self.activations_, x, keep,
-                                              self._dropout_seeds, training)
+                                              self._dropout_seeds, training, buffers)
         return logits
 
     def backward(self, grad):

@@ -13,6 +13,7 @@ from threadpoolctl import threadpool_limits
 
 from .callbacks import PHASES
 from .nn import kernels
+from .nn.buffers import ActivationBuffers
 from ._validation import (check_features, check_labels, check_positive_int,
                           check_validation_data, integer_labels)
 
@@ -176,6 +177,9 @@ def _train_epoch(model, X, y, batch_size, epoch, callbacks, batch_transform):
     strategy = model.strategy_
     loss_sum = correct = seen = 0.0
     n_batches = math.ceil(n / batch_size)
+    # One epoch's activation blocks, reused from step to step; freed with it, so evaluation
+    # and evolution have that memory back.
+    buffers = ActivationBuffers()
     for batch in range(n_batches):
         index = order[batch * batch_size:(batch + 1) * batch_size]
         if batch_transform is None:
@@ -186,7 +190,7 @@ def _train_epoch(model, X, y, batch_size, epoch, callbacks, batch_transform):
             xb = np.ascontiguousarray(xb.T)
         yb = y[index]
         t0 = time.perf_counter()
-        logits = model.forward(xb, training=True)
+        logits = model.forward(xb, training=True, buffers=buffers)
         loss, grad = model.loss_.loss_and_grad(logits, yb)
         t1 = time.perf_counter()
         if not math.isfinite(loss):

@@ -140,8 +140,8 @@ class DSTLayer(Layer):
         np.add(grad, grad_slope, out=self.weight_grad)
         np.sum(delta, axis=1, out=self.bias_grad)
 
-    def input_gradient(self, delta):
-        return self._masked.T @ delta
+    def input_gradient(self, delta, out=None):
+        return np.matmul(self._masked.T, delta, out=out)
 
     def to_scipy(self):
         """Effective weights as a scipy CSR matrix ``(n_in, n_out)``."""

@@ -107,19 +107,30 @@ class ActivationDropout:
         Seed of this layer's counter-based dropout mask for this batch.
     training : bool
         Keep ``z`` for the backward pass when the activation needs it.
+    buffers : ActivationBuffers, optional
+        Where this step's layer and the layer above take their large arrays from (reused
+        between training steps); plain ``np.empty`` without.
     """
 
-    def __init__(self, activation, keep_probability=1.0, seed=np.uint64(0), training=False):
+    def __init__(self, activation, keep_probability=1.0, seed=np.uint64(0), training=False,
+                 buffers=None):
         self.activation = activation
         self.keep_probability = float(keep_probability)
         self.seed = np.uint64(seed)
         self.training = training
+        self.buffers = buffers
         self.pre = kernels.EMPTY_ROWS
+
+    def empty(self, shape):
+        """An uninitialised float32 array of ``shape`` (from :attr:`buffers` if any)."""
+        if self.buffers is None:
+            return np.empty(shape, dtype=np.float32)
+        return self.buffers.empty(shape)
 
     def pre_buffer(self, shape):
         """Storage for ``z`` of ``shape`` if backward will need it, else an empty array."""
         if self.training and self.activation.needs_pre_activation:
-            self.pre = np.empty(shape, dtype=np.float32)
+            self.pre = self.empty(shape)
         return self.pre
 
     def forward(self, z):

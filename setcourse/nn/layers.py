@@ -104,7 +104,8 @@ class Layer:
         if not need_input_grad:
             self.release_input()
             return None
-        dx = self.input_gradient(delta)
+        dx = self.input_gradient(delta, None if input_step is None
+                                 else input_step.empty((self.n_in, delta.shape[1])))
         dx = dx if input_step is None else input_step.backward(dx, self.input)
         self.release_input()
         return dx
@@ -128,8 +129,8 @@ class Layer:
         """Fill ``weight_grad`` and ``bias_grad`` from ``delta`` and the kept input."""
         raise NotImplementedError
 
-    def input_gradient(self, delta):
-        """``dL/dx = W delta``."""
+    def input_gradient(self, delta, out=None):
+        """``dL/dx = W delta``, written to ``out`` when given."""
         raise NotImplementedError
 
     def release_gradient(self):
@@ -232,7 +233,8 @@ class KernelProducts:
             return super().forward(x, step)
         self.input = x
         indptr, indices, _, _, _, values = self.kernel_arrays()
-        out = np.empty((self.n_out, x.shape[1]), dtype=np.float32)
+        out = (np.empty((self.n_out, x.shape[1]), dtype=np.float32) if step is None
+               else step.empty((self.n_out, x.shape[1])))
         if step is None:
             kernels.sparse_forward(indptr, indices, values, self.bias, x, out,
                                    kernels.EMPTY_ROWS, np.float32(0), 1.0, np.uint64(0), False)
@@ -249,8 +251,12 @@ class KernelProducts:
         piecewise-linear ``input_step``."""
         if not self.uses_kernels:
             return super().backward(delta, need_input_grad, input_step)
-        dx = (np.empty((self.n_in, delta.shape[1]), dtype=np.float32) if need_input_grad
-              else kernels.EMPTY_ROWS)
+        if not need_input_grad:
+            dx = kernels.EMPTY_ROWS
+        elif input_step is None:
+            dx = np.empty((self.n_in, delta.shape[1]), dtype=np.float32)
+        else:
+            dx = input_step.empty((self.n_in, delta.shape[1]))
         fused = input_step is not None and isinstance(input_step.activation, PiecewiseLinear)
         mode, pre, slope = kernels.NO_DERIVATIVE, kernels.EMPTY_ROWS, np.float32(0)
         keep, seed = 1.0, np.uint64(0)
@@ -339,8 +345,8 @@ class DenseLayer(KernelProducts, Layer):
         np.matmul(delta, self.input.T, out=self.weight_grad)
         np.sum(delta, axis=1, out=self.bias_grad)
 
-    def input_gradient(self, delta):
-        return self.weights_t.T @ delta
+    def input_gradient(self, delta, out=None):
+        return np.matmul(self.weights_t.T, delta, out=out)
 
     def to_dense(self):
         return self.weights_t.T.copy()

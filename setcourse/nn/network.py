@@ -57,7 +57,8 @@ def evaluation_chunk(sizes, batch_size):
     return int(min(batch_size, max(1, EVAL_MAX_BYTES // (ACTIVATION_BYTES * widest))))
 
 
-def forward(layers, activations, x, keep_probability=1.0, seeds=None, training=False):
+def forward(layers, activations, x, keep_probability=1.0, seeds=None, training=False,
+            buffers=None):
     """Logits ``(n_out, batch)`` of ``layers`` for ``x`` ``(n_in, batch)``, and the hidden steps.
 
     Parameters
@@ -73,6 +74,9 @@ def forward(layers, activations, x, keep_probability=1.0, seeds=None, training=F
         ``keep_probability < 1``).
     training : bool
         Keep what :func:`backward` needs; when False the layers' kept inputs are released.
+    buffers : ActivationBuffers, optional
+        Reused storage for the large activation blocks of this step and its backward pass
+        (training only: an evaluation's outputs go to the caller).
 
     Returns
     -------
@@ -93,7 +97,8 @@ def forward(layers, activations, x, keep_probability=1.0, seeds=None, training=F
     a = x
     for index, layer in enumerate(layers[:-1]):
         seed = seeds[index] if keep_probability < 1 else np.uint64(0)
-        step = ActivationDropout(activations[index], keep_probability, seed, training)
+        step = ActivationDropout(activations[index], keep_probability, seed, training,
+                                 buffers if training else None)
         a = layer.forward(a, step)
         steps.append(step)
     logits = layers[-1].forward(a)
