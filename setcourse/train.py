@@ -180,6 +180,8 @@ def _train_epoch(model, X, y, batch_size, epoch, callbacks, batch_transform):
     # One epoch's activation blocks, reused from step to step; freed with it, so evaluation
     # and evolution have that memory back.
     buffers = ActivationBuffers()
+    # An evaluation disarms the fused update: re-armed, the first step keeps no gradient.
+    model.optimizer_.arm(model.layers_)
     for batch in range(n_batches):
         index = order[batch * batch_size:(batch + 1) * batch_size]
         if batch_transform is None:

@@ -157,3 +157,28 @@ def test_a_fused_layer_stores_twenty_bytes_per_connection():
     assert layer.stored_bytes() == (20 * layer.nnz + 4 * 201 + 12 * 200 + 4 * 301)
     layer.weight_grad  # a gradient made on demand is counted
     assert layer.stored_bytes() == 24 * layer.nnz + 4 * 201 + 12 * 200 + 4 * 301
+
+
+def test_no_step_keeps_a_gradient_array_not_even_the_first_of_an_epoch(monkeypatch):
+    # Each epoch's evaluation disarms the fused update; the training loop re-arms it before
+    # the next epoch's first step, which therefore allocates no gradient either.
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(200, 20)).astype(F32)
+    y = np.abs(X[:, :3]).argmax(axis=1)
+    params = dict(hidden=(30, 20), epsilon=4, topology="set", batch_size=32, epochs=3, seed=4)
+    made = []
+    original = SparseLayer.gradient_array
+
+    def counting(self):
+        made.append(self)
+        return original(self)
+
+    monkeypatch.setattr(SparseLayer, "gradient_array", counting)
+    fused = MLP(**params).fit(X, y, validation_data=(X[:50], y[:50]))
+    assert made == []
+    monkeypatch.setattr(SparseLayer, "fuses_update", property(lambda self: False))
+    plain = MLP(**params).fit(X, y, validation_data=(X[:50], y[:50]))
+    assert made  # the plain path does store gradients
+    for a, b in zip(state(fused), state(plain)):
+        np.testing.assert_array_equal(a, b)
+    assert fused.history_["test_loss"] == plain.history_["test_loss"]
