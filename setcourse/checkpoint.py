@@ -1,15 +1,30 @@
 """Checkpoints: a fitted model as one ``.npz`` file, and back, every array checked on the way in.
 
 The file holds ``meta`` (JSON text: format version, hyper-parameters, shapes, step, epoch,
-random-generator state, the strategy's scalar state, the history, the layer types) and, per
-layer ``i``, the arrays of ``layer.state_arrays()`` as ``layer{i}.<name>``. No pickles:
+random-generator state, the strategy's scalar state, the history, the layer types), per
+layer ``i`` the arrays of ``layer.state_arrays()`` as ``layer{i}.<name>``, and the arrays of
+``strategy.state_arrays()`` as ``strategy.<name>``. No pickles:
 ``np.load(path, allow_pickle=False)`` reads it.
 
-**Format 1** (the only one so far). Array names and their orientation (output-major, as the
-layers store them): every layer ``bias``, ``bias_velocity``; a sparse layer ``indptr``,
-``indices``, ``data``, ``velocity`` (the CSR of :math:`W^\\top`); a dense layer ``weights``
-``(n_out, n_in)`` and ``velocity``; a DST layer as a dense one (``weights`` = the effective
-:math:`W \\odot M`) plus ``dense_weights``, ``threshold``, ``threshold_velocity``.
+**Format 1.** Array names and their orientation (output-major, as the layers store them):
+every layer ``bias``, ``bias_velocity``; a sparse layer ``indptr``, ``indices``, ``data``,
+``velocity`` (the CSR of :math:`W^\\top`); a dense layer ``weights`` ``(n_out, n_in)`` and
+``velocity``; a DST layer as a dense one (``weights`` = the effective :math:`W \\odot M`)
+plus ``dense_weights``, ``threshold``, ``threshold_velocity``. ``strategy_state`` holds
+whatever scalar attributes ending in ``_`` the strategy had; on load the fields the strategy
+declares (:attr:`EvolutionStrategy.STATE <setcourse.evolution.base.EvolutionStrategy.STATE>`)
+are checked and restored, the others (e.g. RigL's former ``stop_step_``) are ignored.
+
+**Format 2** (written since; format 1 is still read). Format 1, plus the strategy's state
+that is not scalar: ``strategy.<name>`` arrays of
+:meth:`~setcourse.evolution.base.EvolutionStrategy.state_spec` (Sparse Momentum's dense
+momentum window ``strategy.momentum<i>``, ``(n_out, n_in)`` float32 for each sparse layer
+``i``, while it runs; all of them or none), and ``strategy_state`` holds exactly the fields
+the strategy declares (another is refused). A fit saved at an epoch end and resumed from
+the file for its remaining epochs continues exactly: same weights, history, generator,
+schedule position, counters and momentum (see :mod:`setcourse.evolution.base`). A file of
+format 1 has no momentum window: loading one written while the window ran warns that the
+resumed fit restarts it at zero (and the run then differs from an uninterrupted one).
 
 **Reading a file is reading untrusted input.** A crafted or damaged file must never let the
 kernels read or write outside their arrays, nor ask for memory it will not use. :func:`load`
@@ -18,18 +33,22 @@ therefore, in this order and before any kernel sees an array of the file:
 1. checks the archive (a zip of ``.npy`` members, no duplicates, no encryption, sizes that
    the file can hold, no "zip bomb") and the metadata (types and ranges of every field, the
    hyper-parameters through the model's own checks, the layer types, the generator state,
-   the strategy's state);
+   the strategy's scalar state by type);
 2. reads only the ``.npy`` headers and checks each array's name, dtype (exactly the one the
    layer stores: no object arrays, no other byte order) and shape against the layer that
-   the metadata describes (``Layer.state_spec``), and that each member holds exactly the
-   bytes its header announces;
+   the metadata describes (``Layer.state_spec``), the strategy's arrays against its
+   ``state_spec`` for those layers, and that each member holds exactly the bytes its header
+   announces;
 3. estimates the memory the model and the arrays need and refuses, with the figure, what
    the machine cannot hold (a crafted ``n_features = 1e9`` once asked for 164 GiB);
 4. reads the data (the zip's CRC-32 catches flipped bytes), builds the model, checks that
    it has the layer types of the file, and restores each layer, whose ``restore`` checks
    the values first (``Layer.check_state``: finiteness, the CSR index: ``indptr`` from 0,
    non-decreasing, ending at ``nnz``; indices in ``0..n_in-1``, strictly increasing within
-   each row; a DST layer's effective weights agreeing with its weights and thresholds).
+   each row; a DST layer's effective weights agreeing with its weights and thresholds), then
+   the strategy, whose ``restore`` checks its state first (``EvolutionStrategy.check_state``:
+   each declared field by its rule, the fit's position against the step, the arrays'
+   shapes, dtypes and finiteness).
 
 All of it is O(size of the file), vectorised. Whatever is wrong raises
 :class:`CheckpointError` (a ValueError) naming the file and the problem; a missing file is
@@ -53,12 +72,13 @@ from collections import namedtuple
 import numpy as np
 
 from ._atomic import atomic_file
+from ._validation import check_state_arrays
 from .plan import MAX_WIDTH, check_plan, format_bytes, memory_limit, plan
 from .evolution import STRATEGIES, EvolutionStrategy
 from .nn.layers import Layer
 
-FORMAT_VERSION = 1
-SUPPORTED_VERSIONS = (1,)
+FORMAT_VERSION = 2
+SUPPORTED_VERSIONS = (1, 2)
 #: the largest ``meta`` member read (a long history is a few MB)
 MAX_META_BYTES = 64 * 2**20
 #: deflate cannot compress more than about 1032:1; a member claiming more is a zip bomb
@@ -68,6 +88,7 @@ READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, Ke
                TypeError, struct.error, UnicodeDecodeError, NotImplementedError, RuntimeError,
                OverflowError, IndexError, SyntaxError, tokenize.TokenError)
 ARRAY_NAME = re.compile(r"layer(0|[1-9][0-9]{0,5})\.([a-z_]{1,40})")
+STRATEGY_ARRAY = re.compile(r"strategy\.([a-z][a-z0-9_]{0,60})")
 STATE_NAME = re.compile(r"[a-z][a-z0-9_]{0,60}[a-z0-9]_")
 
 Header = namedtuple("Header", "shape dtype nbytes")
@@ -100,7 +121,7 @@ def save(model, path):
         "n_features": model.n_features_in_, "n_classes": model.n_classes_,
         "step": model.step_, "epoch": model.epoch_,
         "rng_state": model.rng_.bit_generator.state,
-        "strategy_state": strategy_state(model.strategy_),
+        "strategy_state": model.strategy_.state() if model.strategy_ is not None else {},
         "history": dict(model.history_),
         "layers": [type(layer).__name__ for layer in model.layers_],
     }
@@ -108,6 +129,9 @@ def save(model, path):
     for i, layer in enumerate(model.layers_):
         for name, value in layer.state_arrays().items():
             arrays[f"layer{i}.{name}"] = value
+    if model.strategy_ is not None:
+        for name, value in model.strategy_.state_arrays().items():
+            arrays[f"strategy.{name}"] = value
     with atomic_file(path) as temp, open(temp, "wb") as handle:
         np.savez(handle, **arrays)
     return path
@@ -370,16 +394,28 @@ def model_from_meta(model_class, meta):
     return model, hidden
 
 
-def group_arrays(arrays, n_layers):
-    """``[{name: array}]`` per layer from ``{"layer{i}.name": array}``; unknown keys refused."""
-    layers = [{} for _ in range(n_layers)]
+def group_arrays(arrays, n_layers, version=FORMAT_VERSION):
+    """``([{name: array}] per layer, {name: array} of the strategy)`` from
+    ``{"layer{i}.name": array, "strategy.name": array}``; unknown keys refused (and strategy
+    arrays in a file of format 1, which has none)."""
+    layers, strategy = [{} for _ in range(n_layers)], {}
     for key, value in arrays.items():
         match = ARRAY_NAME.fullmatch(key)
-        if match is None or int(match.group(1)) >= n_layers:
-            raise ValueError(f"unexpected array {key!r:.80} (arrays are named layer<i>.<name>, "
-                             f"i < {n_layers})")
-        layers[int(match.group(1))][match.group(2)] = value
-    return layers
+        if match is not None and int(match.group(1)) < n_layers:
+            layers[int(match.group(1))][match.group(2)] = value
+            continue
+        match = STRATEGY_ARRAY.fullmatch(key)
+        if match is not None and version >= 2:
+            strategy[match.group(1)] = value
+            continue
+        raise ValueError(f"unexpected array {key!r:.80} (arrays are named layer<i>.<name>, "
+                         f"i < {n_layers}" + (", and strategy.<name>)" if version >= 2 else
+                                              "; format 1 has no strategy arrays)"))
+    return layers, strategy
+
+
+#: what the strategy's state_spec needs of a layer, before the model is built
+LayerShape = namedtuple("LayerShape", "n_in n_out keeps_delta")
 
 
 # -- loading ------------------------------------------------------------------------------
@@ -395,12 +431,24 @@ def load(model_class, path):
             check_meta(meta)
             model, hidden = model_from_meta(model_class, meta)
             sizes = [meta["n_features"], *hidden, meta["n_classes"]]
-            headers = group_arrays(archive.array_headers(), len(sizes) - 1)
+            version = meta["format_version"]
+            headers, strategy_headers = group_arrays(archive.array_headers(), len(sizes) - 1,
+                                                     version)
             classes = layer_classes()
             for i, (name, spec_headers) in enumerate(zip(meta["layers"], headers)):
                 classes[name].check_state_shapes(spec_headers, sizes[i], sizes[i + 1],
                                                  f"layer{i}.")
-            file_bytes = sum(h.nbytes for layer in headers for h in layer.values())
+            if strategy_headers:
+                strategy = model.make_strategy()
+                if strategy is None:
+                    raise ValueError(f"unexpected array(s) "
+                                     f"{', '.join('strategy.' + n for n in strategy_headers)}: "
+                                     f"a dense model has no strategy")
+                shapes = [LayerShape(sizes[i], sizes[i + 1], classes[name].keeps_delta)
+                          for i, name in enumerate(meta["layers"])]
+                check_state_arrays(strategy_headers, strategy.state_spec(shapes), "strategy.")
+            file_bytes = sum(h.nbytes for layer in [*headers, strategy_headers]
+                             for h in layer.values())
             # the arrays read, plus as much again for restore's copies and temporaries
             check_plan(model, plan(model, meta["n_features"], meta["n_classes"]),
                        extra_bytes=2 * file_bytes, what="the model of this checkpoint")
@@ -410,6 +458,7 @@ def load(model_class, path):
             raise CheckpointError(path, str(error)) from None
         arrays = [{name: archive.read(f"layer{i}.{name}") for name in layer}
                   for i, layer in enumerate(headers)]
+        strategy_arrays = {name: archive.read(f"strategy.{name}") for name in strategy_headers}
     try:
         model.build(meta["n_features"], meta["n_classes"])
         for i, (layer, name) in enumerate(zip(model.layers_, meta["layers"])):
@@ -418,29 +467,19 @@ def load(model_class, path):
                                  f"build a {type(layer).__name__} ({layer.n_in} -> {layer.n_out})")
             layer.check_state(arrays[i], layer.n_in, layer.n_out, f"layer{i}.")
             layer.restore_checked(arrays[i])
-        if model.strategy_ is None and meta["strategy_state"]:
-            raise ValueError("meta 'strategy_state' is not empty, but a dense model has no "
-                             "strategy")
+        model.step_, model.epoch_ = meta["step"], meta["epoch"]
+        if model.strategy_ is None:
+            if meta["strategy_state"]:
+                raise ValueError("meta 'strategy_state' is not empty, but a dense model has no "
+                                 "strategy")
+        else:
+            # Format 1 predates the strategy's arrays (None: the strategy knows it has none).
+            model.strategy_.restore(meta["strategy_state"],
+                                    strategy_arrays if version >= 2 else None, model)
     except CheckpointError:
         raise
     except ValueError as error:
         raise CheckpointError(path, str(error)) from None
     model.rng_.bit_generator.state = meta["rng_state"]
-    for name, value in meta["strategy_state"].items():
-        setattr(model.strategy_, name, value)
-    model.step_, model.epoch_ = meta["step"], meta["epoch"]
     model.history_.update(meta["history"])
     return model
-
-
-def strategy_state(strategy):
-    """The strategy's learned scalar state (attributes ending in ``_``) that JSON can hold."""
-    state = {}
-    for name, value in (vars(strategy) if strategy is not None else {}).items():
-        if name.endswith("_"):
-            try:
-                json.dumps(value)
-            except TypeError:
-                continue
-            state[name] = value
-    return state

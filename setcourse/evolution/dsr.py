@@ -8,7 +8,7 @@ import numpy as np
 
 from .._validation import Integer, Interval, Optional
 from ..nn.sparsity import sample_empty_positions
-from .base import EvolutionStrategy
+from .base import Each, EvolutionStrategy
 from .redistribution import apportion
 from .schedule import Schedule
 
@@ -83,6 +83,9 @@ class DSR(EvolutionStrategy):
     name = "dsr"
     RULES = {"initial_threshold": Interval(0, None, low_open=True),
              "n_prune_target": Optional(Integer(1)), "tolerance": Interval(0, 1, high_open=True)}
+    STATE = {**EvolutionStrategy.STATE, "threshold_": Interval(0, None),
+             "n_prune_target_": Integer(1), "n_pruned_": Each(Integer(0))}
+    restarts = "its rewiring steps"
 
     def __init__(self, update_period=100, initial_threshold=1e-3, n_prune_target=None,
                  tolerance=0.1, stop_fraction=1.0):
@@ -101,9 +104,10 @@ class DSR(EvolutionStrategy):
         sparse_nnz = sum(layer.nnz for layer in model.layers_ if layer.sparse)
         if model.step_ == 0 or not hasattr(self, "threshold_"):
             self.threshold_ = float(self.initial_threshold)
-        self.n_prune_target_ = int(self.n_prune_target if self.n_prune_target is not None
-                                   else max(1, round(0.1 * sparse_nnz)))
-        self.n_pruned_ = []  # K of each rewiring in this fit, to watch H adapt
+        if not self.resumed:  # a resumed fit keeps its target and its record
+            self.n_prune_target_ = int(self.n_prune_target if self.n_prune_target is not None
+                                       else max(1, round(0.1 * sparse_nnz)))
+            self.n_pruned_ = []  # K of each rewiring in this fit, to watch H adapt
 
     def after_update(self, model, step):
         if self.is_update_step(step):

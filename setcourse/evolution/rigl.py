@@ -88,6 +88,8 @@ class RigL(EvolutionStrategy):
     RULES = {"drop_fraction": Interval(0, 1, high_open=True),
              "chunk_elements": Optional(Integer(1))}
     sparse_layer = TracedSparseLayer  # keeps its backward delta: the gradient to grow by
+    STATE = {**EvolutionStrategy.STATE, "n_updates_": Integer(0), "drop_fraction_": Interval(0, 1)}
+    restarts = "its update steps and drop-fraction schedule"
 
     def __init__(self, drop_fraction=0.3, update_period=100, stop_fraction=0.75,
                  decay="cosine", chunk_elements=None):
@@ -104,7 +106,8 @@ class RigL(EvolutionStrategy):
 
     def setup(self, model, steps_per_epoch, epochs):
         super().setup(model, steps_per_epoch, epochs)
-        self.n_updates_ = 0
+        if not self.resumed:
+            self.n_updates_ = 0
 
     def before_update(self, model, step):
         layers = [layer for layer in model.layers_ if layer.keeps_delta]

@@ -10,7 +10,7 @@ import numpy as np
 from scipy.linalg import blas
 
 from .._validation import Choice, Integer, Interval, Optional
-from .base import EvolutionStrategy
+from .base import Each, EvolutionStrategy, warn_caller
 from .growth import TracedSparseLayer, chunk_size, score_chunks, top_k_positions
 from .redistribution import apportion
 from .rewire import drop_smallest, rewire_layer
@@ -42,6 +42,19 @@ def accumulate_gradient(buffer, delta, x, momentum):
                      trans_a=1, trans_b=0, overwrite_c=1)
     if not np.shares_memory(out, buffer):  # only if BLAS had to copy (unexpected layouts)
         buffer[...] = out.T
+
+
+def in_window(t, steps_per_epoch, epochs, horizon):
+    """Whether step ``t`` of a fit is one of the last ``horizon`` before a rewiring.
+
+    Rewirings are at the ends of epochs ``0 .. epochs - 2``. With fewer steps per epoch than
+    the horizon every step of those epochs counts, and the momentum runs on across epoch ends
+    (as the reference's optimiser buffer does).
+    """
+    if t < 0:
+        return False
+    epoch, within = divmod(t, steps_per_epoch)
+    return epoch < epochs - 1 and steps_per_epoch - within <= horizon
 
 
 def prune_counts(nnz, prune_rate, densities, shares):
@@ -101,8 +114,13 @@ class SparseMomentum(EvolutionStrategy):
     fraction of the compute; with fewer, every step counts and the buffer runs on across epoch
     ends, exactly the reference's momentum (measured on 40-64-64-3, 2 rewirings: restarting it
     every epoch was 17-25 % off the reference at 15 steps per epoch and 45-82 % at 5, and grew
-    only 44-74 % of the reference's connections at 5). A new ``fit`` starts it afresh (it is
-    not saved in checkpoints). Its size is reported in ``dense_buffer_bytes_``. This makes
+    only 44-74 % of the reference's connections at 5). A new ``fit`` starts it afresh; a
+    checkpoint written while it runs (an epoch end before the last) holds it, one array
+    ``strategy.momentum<i>`` per sparse layer ``i``, so that a fit resumed from the file
+    continues it exactly (see :mod:`~setcourse.evolution.base`). A file of format 1 has no
+    such array: loading one written with the window open warns that the window restarts at
+    zero (the resumed run then differs from an uninterrupted one, as it always did). Its size
+    is reported in ``dense_buffer_bytes_``. This makes
     Sparse Momentum *not* truly sparse: it cannot scale to layers whose dense matrix does not
     fit in memory (SET, DSR and RigL can).
 
@@ -131,6 +149,10 @@ class SparseMomentum(EvolutionStrategy):
     RULES = {"prune_rate": Interval(0, 1, low_open=True, high_open=True),
              "decay": Choice(*DECAYS), "momentum_horizon": Optional(Integer(1))}
     sparse_layer = TracedSparseLayer  # keeps its backward delta: the dense momentum's input
+    STATE = {**EvolutionStrategy.STATE, "horizon_": Integer(1),
+             "dense_buffer_bytes_": Integer(0), "prune_rate_": Interval(0, 1),
+             "layer_shares_": Each(Interval(0, 1))}
+    restarts = "its prune-rate schedule and its momentum window"
 
     def __init__(self, prune_rate=0.5, decay="cosine", momentum_horizon=None):
         self.prune_rate = prune_rate
@@ -146,23 +168,67 @@ class SparseMomentum(EvolutionStrategy):
         super().setup(model, steps_per_epoch, epochs)
         mu = model.optimizer_.momentum
         self.horizon_ = int(self.momentum_horizon or momentum_horizon(mu))
-        self.buffers_ = None
-        self.dense_buffer_bytes_ = 0
+        self._buffer_layers = [i for i, layer in enumerate(model.layers_) if layer.keeps_delta]
+        if not self.resumed:  # a resumed fit keeps the momentum window it was saved with
+            self.buffers_ = None
+            self.dense_buffer_bytes_ = 0
+
+    # -- checkpoints: the momentum window, while it runs ------------------------------------
+    def state_arrays(self):
+        if getattr(self, "buffers_", None) is None:
+            return {}
+        return {f"momentum{i}": buffer for i, buffer in zip(self._buffer_layers, self.buffers_)}
+
+    def state_spec(self, layers):
+        """One dense ``(n_out, n_in)`` float32 momentum per sparse (traced) layer ``i``."""
+        return {f"momentum{i}": ((layer.n_out, layer.n_in), (np.dtype(np.float32),))
+                for i, layer in enumerate(layers) if layer.keeps_delta}
+
+    def check_state(self, state, arrays, model, prefix="strategy."):
+        """As :meth:`EvolutionStrategy.check_state`; and a file of format 2 written at an
+        epoch end with the momentum window open must hold it."""
+        super().check_state(state, arrays, model, prefix)
+        if arrays is not None and not arrays and self._window_in(state, model.step_):
+            missing = ", ".join(prefix + name for name in self.state_spec(model.layers_))
+            raise ValueError(f"missing {missing}: meta 'strategy_state' says the momentum "
+                             f"window was open at step {model.step_} (horizon_="
+                             f"{state['horizon_']}), when a file of format 2 holds it")
+
+    @staticmethod
+    def _window_in(state, step):
+        """Whether the fit of ``state`` (a checkpoint's) was at an epoch end with its momentum
+        window open at global ``step``: its next step adds to the momentum, as the previous
+        one did (a window that runs on across the epoch end)."""
+        needed = ("steps_per_epoch_", "epochs_", "first_step_", "total_steps_", "horizon_")
+        if any(name not in state for name in needed):
+            return False
+        per_epoch, epochs, first, total, horizon = (state[name] for name in needed)
+        t = step - first
+        return (0 < t < total and t % per_epoch == 0 and in_window(t, per_epoch, epochs, horizon)
+                and in_window(t - 1, per_epoch, epochs, horizon))
+
+    def restore_checked(self, state, arrays, model):
+        super().restore_checked(state, arrays, model)
+        self._buffer_layers = [i for i, layer in enumerate(model.layers_) if layer.keeps_delta]
+        if arrays:
+            self.buffers_ = [np.array(arrays[f"momentum{i}"], dtype=np.float32, order="C")
+                             for i in self._buffer_layers]
+        else:
+            self.buffers_ = None
+            if self._window_in(state, model.step_):
+                warn_caller(
+                    f"this checkpoint (format 1) was written with Sparse Momentum's momentum "
+                    f"window open (step {model.step_}), but a file of format 1 does not hold "
+                    f"it: a resumed fit restarts the window at zero, so the run differs from "
+                    f"an uninterrupted one")
 
     def _traced(self, model):
         return [layer for layer in model.layers_ if layer.keeps_delta]
 
     def accumulates(self, t):
-        """Whether step ``t`` of the fit is one of the last ``horizon_`` before a rewiring.
-
-        Rewirings are at the ends of epochs ``0 .. epochs - 2``. With fewer steps per epoch
-        than the horizon every step of those epochs counts, and the momentum runs on across
-        epoch ends (as the reference's optimiser buffer does).
-        """
-        if t < 0:
-            return False
-        epoch, within = divmod(t, self.steps_per_epoch_)
-        return epoch < self.epochs_ - 1 and self.steps_per_epoch_ - within <= self.horizon_
+        """Whether step ``t`` of the fit is one of the last ``horizon_`` before a rewiring
+        (see :func:`in_window`)."""
+        return in_window(t, self.steps_per_epoch_, self.epochs_, self.horizon_)
 
     def before_update(self, model, step):
         layers = self._traced(model)
