@@ -90,6 +90,11 @@ def _check_meta(path, cls, meta):
     """The header's fields, typed and in range, before anything is allocated from them."""
     if meta.get("format") != FORMAT:
         raise CheckpointError(path, f"not a setcourse RBM file (format {meta.get('format')!r})")
+    # The reader accepts every checkpoint format an MLP file may have; an RBM file has its own.
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION or isinstance(version, bool):
+        raise CheckpointError(path, f"RBM file format_version {version!r} is not supported; "
+                                    f"this setcourse reads RBM format {FORMAT_VERSION}")
     known = set(cls().get_params())
     params = meta.get("params")
     if not isinstance(params, dict) or set(params) != known:

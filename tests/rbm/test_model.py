@@ -205,7 +205,11 @@ def test_load_rejects_damaged_files(tmp_path):
     _rewrite(path, data=np.zeros(indices.size, np.float32), meta=np.array(json.dumps(meta)))
     with pytest.raises(CheckpointError, match="not a setcourse RBM file"):
         RBM.load(path)
-    meta.update(format="setcourse.rbm", n_features=10 ** 9)  # must not allocate 10^9 units
+    meta.update(format="setcourse.rbm", format_version=2)  # an MLP format, not an RBM one
+    _rewrite(path, meta=np.array(json.dumps(meta)))
+    with pytest.raises(CheckpointError, match="RBM file format_version 2 is not supported"):
+        RBM.load(path)
+    meta.update(format_version=1, n_features=10 ** 9)  # must not allocate 10^9 units
     _rewrite(path, meta=np.array(json.dumps(meta)))
     with pytest.raises(CheckpointError, match="'intercept_visible' has shape \\(36,\\)"):
         RBM.load(path)
