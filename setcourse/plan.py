@@ -1,7 +1,7 @@
 """What a model will hold, worked out from its hyper-parameters before anything is allocated.
 
-:func:`plan` gives each layer's kind (dense, sparse, DST) and number of connections for a
-model and its data shape; :func:`check_plan` refuses, before the build allocates a byte:
+:func:`plan` gives each layer's kind (dense, sparse, DST), number of connections and memory
+for a model and its data shape; :func:`check_plan` refuses, before the build allocates a byte:
 
 * a layer with **no connection** (its output would not depend on its input: the network
   trains to chance level without a word), naming the layer, its shape, ε (or the density),
@@ -9,45 +9,79 @@ model and its data shape; :func:`check_plan` refuses, before the build allocates
   connections than output neurons is **warned** about (some neurons are then certainly
   cut off, but the network can still learn);
 * a width above ``2**31 - 1`` (the sparse index is int32);
-* a model whose **memory** estimate (weights, indices, momentum, gradients, the transpose
-  index, the temporaries of building and rewiring, activations at the batch size) exceeds
-  the memory available, with the figure.
+* a model whose **memory** estimate exceeds the memory available, with the figure.
 
-The estimate is per connection and per weight. A sparse layer whose optimiser step is fused
-into its backward pass (SET, FixProb, DSR with decoupled weight decay) keeps what
-:meth:`SparseLayer.storage <setcourse.nn.layers.SparseLayer.storage>` lists (20 bytes per
-connection); building or rewiring a layer needs temporaries on top, one layer at a time, so
-the largest sparse layer carries :data:`FUSED_TEMPORARY_BYTES` per connection more (measured
-peak above the kept layer: 28 when built, 40 when SET rewires it, 40 M connections). Other
-sparse layers keep the measured all-in figure :data:`SPARSE_BYTES` each (RigL's and Sparse
-Momentum's rewiring happens during training, beside the activations): a SET layer peaked at
-88-89 bytes per connection before the fusion, RigL at 103, Sparse Momentum at 114 plus its
-dense buffer, a dense layer at 13.5 bytes per weight, DST at 48. It is an estimate
-("about"), meant to stop 164 GiB requests, not to budget the last megabyte.
+The estimate has three parts per layer (:class:`LayerPlan`):
+
+``kept``
+    the arrays the layer holds for the whole run. A sparse layer's are what
+    :meth:`SparseLayer.storage <setcourse.nn.layers.SparseLayer.storage>` lists: 20 bytes per
+    connection, 24 with ``weight_grad`` for the layers that cannot fuse the optimiser step into
+    their backward pass (``weight_decay_mode="l2"``, RigL, Sparse Momentum), plus
+    Sparse Momentum's dense ``n_out x n_in`` float32 momentum buffer. A dense layer keeps
+    12 bytes per weight (24 when small enough to run the sparse kernels over a full index),
+    a DST layer 17 (dense weights, gradient, momentum, the mask and the masked copy).
+``temporary``
+    what building or rewiring one layer needs on top, outside a training step, carried by
+    the layer that needs the most (building and SET's and DSR's rewiring run one layer at a
+    time, after the step's activations are gone).
+``step``
+    what some training steps need beside their activations: RigL's rewiring (inside the
+    step, where the gradient is fresh), Sparse Momentum's (beside the kept inputs of the
+    epoch's last batch), DST's backward pass (dense temporaries), and the gradient of the
+    fused layers in the first step of a fit and after each evaluation (the optimiser arms a
+    layer's fused update only in its step; the first backward stores a gradient).
+
+:func:`needed_bytes` adds them up: the kept arrays, plus the larger of the largest
+``temporary`` and the training activations with every ``step`` part (or an evaluation
+chunk). The temporaries are measured with ``tracemalloc`` (layers of 200 k and 800 k
+connections, densities 0.01-0.3; the same per connection at both sizes) and written as bytes
+per connection of the layer plus bytes per connection regrown in one rewiring
+(:data:`REWIRE_BYTES`), so that a larger ``zeta`` or drop fraction costs more; they are rounded
+up to bound every measurement. ``tests/analysis/test_memory.py`` compares the whole figure
+with the measured peak of a build and a few training steps of every strategy. It is an
+estimate ("about"), meant to stop 164 GiB requests, not to budget the last megabyte: DSR
+and Sparse Momentum move connections between layers, and a layer that has grown needs
+proportionally more to rewire (the kept total does not change); the inputs below
+``RELEASE_INPUT_BYTES`` that layers keep until the next forward pass are not counted beside
+the rewirings at epoch ends.
 """
 import os
 import sys
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
+
 from .nn.sparsity import layer_densities, n_connections
 
 #: widths the int32 sparse index can address
 MAX_WIDTH = 2**31 - 1
-#: peak bytes per connection of a sparse layer (indices, values, momentum, gradient, transpose
-#: index, and the temporaries of sampling and rewiring)
-SPARSE_BYTES = 96
-#: temporaries of building or SET-rewiring one fused sparse layer, bytes per connection of the
-#: largest one (measured peak above the kept arrays, 40 M connections: 28 built, 40 rewired)
-FUSED_TEMPORARY_BYTES = 44
-#: peak bytes per weight of a dense layer (weights, momentum, gradient, the float64 draw)
-DENSE_BYTES = 16
-#: peak bytes per weight of a DST layer (dense weights, momentum, gradient, mask, masked copy,
-#: the estimator's temporaries)
-DST_BYTES = 48
-#: bytes per dense-matrix entry Sparse Momentum adds for each sparse layer (its momentum
-#: buffer and the temporaries that rank it)
-SPARSE_MOMENTUM_DENSE_BYTES = 8
+#: bytes per connection that building a sparse layer needs above its kept arrays (drawing and
+#: sorting the positions, drawing the weights); measured 32.0 at every size and density tried
+BUILD_TEMPORARY_BYTES = 32
+#: bytes a rewiring needs above the layer's kept arrays, ``(per connection of the layer, per
+#: connection regrown into it)``; measured (tracemalloc), rounded up over all points:
+#: SET 39.4-57.7 for zeta 0.1-0.99 (``regrow_init`` "init" the highest), DSR 34.4-53.8 for
+#: 10-90 % pruned, RigL 51.3-100.4 for a drop fraction of 0.1-0.99, Sparse Momentum 52.7-150.9
+#: for a prune rate of 0.1-0.9 with 1-2 times the pruned connections regrown into the layer
+REWIRE_BYTES = {"set": (39, 20), "dsr": (33, 24), "rigl": (46, 56), "sparse_momentum": (47, 70)}
+#: RigL: bytes per dense-gradient score computed at a time beyond the layer's connections
+#: (``chunk_elements`` above its nnz; measured 6-11: the block, its absolute value, the
+#: partition's copy and the candidate mask)
+RIGL_CHUNK_BYTES = 11
+#: bytes per dense-matrix entry Sparse Momentum keeps for each sparse layer: its float32
+#: momentum buffer (ranking it runs in chunks as large as the layer: in REWIRE_BYTES)
+SPARSE_MOMENTUM_DENSE_BYTES = 4
+#: bytes per weight a DST layer keeps: dense weights, gradient and momentum (float32), the
+#: mask (bool) and the masked weights (float32) of the last forward pass
+DST_WEIGHT_BYTES = 17
+#: bytes per output neuron of a DST layer: bias and threshold, their gradients and momenta
+DST_NEURON_BYTES = 24
+#: bytes per weight a DST backward pass needs above the kept arrays, one layer at a time (the
+#: dense gradient, |W|, the estimator's derivative and its temporaries; measured 29.0; the
+#: forward's mask temporaries, 5, come at another moment)
+DST_BACKWARD_BYTES = 29
 #: samples per chunk of ``decision_function``
 EVAL_CHUNK = 2048
 #: the environment variable that sets the memory limit in bytes (``8G``, ``500M`` also read)
@@ -64,10 +98,20 @@ class LayerPlan:
     n_out: int
     density: float
     connections: int  # weights of a dense/DST layer, initial connections of a sparse one
+    #: the layer's peak: :attr:`kept` + :attr:`temporary` + :attr:`step`
     bytes: int = 0
-    #: the part of ``bytes`` needed only while the layer is built or rewired (never beside
-    #: a training step's activations: see :func:`check_memory`)
+    #: the part of ``bytes`` needed only while the layer is built or rewired outside a training
+    #: step (never beside a step's activations: see :func:`needed_bytes`)
     temporary: int = 0
+    #: the part of ``bytes`` needed in some training steps beside their activations
+    step: int = 0
+    #: the layer keeps its input and backward delta through the step (RigL, Sparse Momentum)
+    keeps_delta: bool = False
+
+    @property
+    def kept(self):
+        """Bytes of the arrays the layer holds for the whole run."""
+        return self.bytes - self.temporary - self.step
 
 
 def layer_kind(strategy, density):
@@ -89,10 +133,97 @@ def fuses_update(model, strategy):
             and not layer.keeps_delta and model.weight_decay_mode == "decoupled")
 
 
+def dense_storage(n_in, n_out):
+    """What a :class:`~setcourse.nn.layers.DenseLayer` ``n_in -> n_out`` keeps, as the rows of
+    :meth:`SparseLayer.storage <setcourse.nn.layers.SparseLayer.storage>`: weights, gradient and
+    momentum, the bias arrays, and the full CSR index a layer small enough to run the sparse
+    kernels builds at its first forward pass (``KERNEL_MAX_WEIGHTS``)."""
+    from .nn.layers import KERNEL_MAX_WEIGHTS
+    f32, i32 = np.dtype(np.float32), np.dtype(np.int32)
+    weights = n_in * n_out
+    rows = [("weights_t", f32, weights, "weight"), ("weight_grad", f32, weights, "weight"),
+            ("weight_velocity", f32, weights, "weight"), ("bias", f32, n_out, "output"),
+            ("bias_grad", f32, n_out, "output"), ("bias_velocity", f32, n_out, "output")]
+    if weights <= KERNEL_MAX_WEIGHTS:
+        rows += [("indptr", i32, n_out + 1, "output"), ("indices", i32, weights, "weight"),
+                 ("t_indptr", i32, n_in + 1, "input"), ("t_indices", i32, weights, "weight"),
+                 ("t_perm", i32, weights, "weight")]
+    return rows
+
+
+def _stored(rows):
+    """Bytes of the arrays listed by ``rows`` (the format of ``SparseLayer.storage``)."""
+    return sum(dtype.itemsize * count for _, dtype, count, _ in rows)
+
+
+def _rewiring(strategy, sparse, layer, classifier):
+    """``(rule, regrown, beside_step)`` of the rewiring ``strategy`` does on the sparse layer
+    ``layer`` (one of the plans ``sparse``; ``classifier``: it is the last layer): the row of
+    :data:`REWIRE_BYTES`, a bound on the connections regrown into the layer in one rewiring,
+    and whether the rewiring runs beside a training step's activations. ``None`` for a layer
+    that is never rewired."""
+    from .evolution import DSR, SET, FixProb, RigL, SparseMomentum
+    from .evolution.base import EvolutionStrategy
+    c = layer.connections
+    if isinstance(strategy, RigL):
+        return "rigl", strategy.drop_fraction * c, True  # the fraction decays from there
+    if isinstance(strategy, SparseMomentum):
+        # Regrowth follows each layer's mean momentum, not its size: one layer may take all
+        # of a rewiring's pruned connections, up to 99 % of its empty positions.
+        total = strategy.prune_rate * sum(p.connections for p in sparse)
+        free = layer.n_in * layer.n_out - (1 - strategy.prune_rate) * c
+        return "sparse_momentum", min(total, 0.99 * free), True
+    if isinstance(strategy, DSR):
+        # About N_p pruned per rewiring, regrown in proportion to what survived in each
+        # layer; the threshold, doubled until enough go, can overshoot up to twice N_p.
+        total = sum(p.connections for p in sparse)
+        target = (strategy.n_prune_target if strategy.n_prune_target is not None
+                  else max(1, round(0.1 * total)))
+        regrown = min(1.0, 2 * target / max(total, 1)) * c
+        return "dsr", min(regrown, layer.n_in * layer.n_out - c), False
+    if isinstance(strategy, SET):
+        if classifier and not strategy.evolve_classifier:
+            return None
+        return "set", strategy.zeta * c, False
+    if isinstance(strategy, FixProb) or type(strategy) is EvolutionStrategy:
+        return None  # never rewired
+    # A strategy of the user's: costed as SET (a zeta if it has one, else SET's default),
+    # inside the step if its layers keep their gradients for it.
+    layer_type = getattr(strategy, "sparse_layer", None)
+    return ("set", getattr(strategy, "zeta", 0.3) * c,
+            bool(getattr(layer_type, "keeps_delta", False)))
+
+
+def _rewiring_bytes(strategy, sparse, layer, classifier):
+    """``(bytes, beside_step)`` of one rewiring of ``layer`` above its kept arrays (0 if never
+    rewired): :data:`REWIRE_BYTES` for its connections and the regrowth bound, and RigL's
+    dense-gradient blocks when ``chunk_elements`` makes them larger than the layer."""
+    from .evolution import RigL
+    rewiring = _rewiring(strategy, sparse, layer, classifier)
+    if rewiring is None:
+        return 0, False
+    rule, regrown, beside_step = rewiring
+    if regrown < 1:  # nothing to rewire (zeta or the drop fraction 0): the rule returns early
+        return 0, False
+    per_connection, per_regrown = REWIRE_BYTES[rule]
+    size = per_connection * layer.connections + per_regrown * regrown
+    if isinstance(strategy, RigL):
+        # The blocks of |delta x^T| hold whole columns (growth.column_ranges), by default
+        # as many scores as the layer has connections.
+        chunk = (strategy.chunk_elements if strategy.chunk_elements is not None
+                 else max(layer.connections, layer.n_out))
+        block = layer.n_out * min(layer.n_in, max(1, int(chunk) // layer.n_out))
+        size += RIGL_CHUNK_BYTES * max(0, block - layer.connections)
+    return int(np.ceil(size)), beside_step
+
+
 def plan(model, n_features, n_classes, strategy=None):
     """The :class:`LayerPlan` of every layer of ``model`` (an MLP) for data of ``n_features``
-    features and ``n_classes`` classes, each with its memory (weights and their state; with
-    fused layers the largest sparse one also carries the build/rewiring temporaries)."""
+    features and ``n_classes`` classes, each with its memory: the arrays it keeps, and (carried
+    by the layer that needs the most) the temporaries of building or rewiring and of the
+    training steps (see the module's docstring). A strategy other than the library's is
+    costed as SET with its ``zeta`` (0.3 without one), inside the step if its sparse layers
+    keep their deltas."""
     from .evolution import strategy_for
     from .evolution.sparse_momentum import SparseMomentum
     from .nn.layers import SparseLayer
@@ -105,40 +236,106 @@ def plan(model, n_features, n_classes, strategy=None):
         check_widths(shapes)  # says which layer has no inputs or outputs
     densities = layer_densities(shapes, model.allocation, model.epsilon, model.density)
     fused = fuses_update(model, strategy)
+    # the sparse layer type the strategy builds describes its own arrays
+    layer_type = getattr(strategy, "sparse_layer", None) or SparseLayer
     plans = []
     for index, ((n_in, n_out), p) in enumerate(zip(shapes, densities)):
         kind = layer_kind(strategy, p)
         count = n_in * n_out if kind != "sparse" else n_connections(p, n_in, n_out)
-        if kind == "sparse" and fused:
-            size = sum(dtype.itemsize * length for _, dtype, length, _ in
-                       SparseLayer.storage(n_in, n_out, count))
+        layer = LayerPlan(index, kind, n_in, n_out, p, count)
+        if kind == "sparse":
+            kept = _stored(layer_type.storage(n_in, n_out, count, gradient=not fused))
+            if fused:  # the gradient of the first step of a fit and after each evaluation
+                layer.step = _stored(layer_type.storage(n_in, n_out, count, gradient=True)) - kept
+            if isinstance(strategy, SparseMomentum):
+                kept += SPARSE_MOMENTUM_DENSE_BYTES * n_in * n_out
+            layer.keeps_delta = bool(layer_type.keeps_delta)
+        elif kind == "dst":
+            kept = DST_WEIGHT_BYTES * count + DST_NEURON_BYTES * n_out
         else:
-            size = {"dense": DENSE_BYTES, "dst": DST_BYTES, "sparse": SPARSE_BYTES}[kind] * count
-        if kind == "sparse" and isinstance(strategy, SparseMomentum):
-            size += SPARSE_MOMENTUM_DENSE_BYTES * n_in * n_out
-        plans.append(LayerPlan(index, kind, n_in, n_out, p, count, size))
+            kept = _stored(dense_storage(n_in, n_out))
+        layer.bytes = kept + layer.step
+        plans.append(layer)
+    # One layer at a time is built, rewired or (DST) back-propagated: the one that needs the
+    # most carries those temporaries, outside the step or beside it.
+    outside, beside = {}, {}
     sparse = [p for p in plans if p.kind == "sparse"]
-    if fused and sparse:
-        largest = max(sparse, key=lambda p: p.connections)
-        largest.temporary = FUSED_TEMPORARY_BYTES * largest.connections
-        largest.bytes += largest.temporary
+    for p in sparse:
+        outside[p.index] = BUILD_TEMPORARY_BYTES * p.connections
+        size, in_step = _rewiring_bytes(strategy, sparse, p, p.index == len(plans) - 1)
+        if in_step:
+            beside[p.index] = size
+        else:
+            outside[p.index] = max(outside[p.index], size)
+    for p in plans:
+        if p.kind == "dst":
+            beside[p.index] = DST_BACKWARD_BYTES * p.connections
+    for carried, field in ((outside, "temporary"), (beside, "step")):
+        if carried:
+            index = max(carried, key=carried.get)
+            setattr(plans[index], field, getattr(plans[index], field) + carried[index])
+            plans[index].bytes += carried[index]
     return plans
 
 
-def activation_bytes(plans, batch_size, keeps_pre=True):
-    """Activations: a training batch of ``batch_size`` (the engine's rule,
-    :func:`~setcourse.nn.network.training_activation_bytes`, with the pre-activations of leaky
-    activations unless ``keeps_pre`` is False) or an evaluation chunk (the outputs, in chunks
-    of at most :func:`~setcourse.nn.network.evaluation_chunk` samples), whichever is larger;
-    float32. (The evaluation chunk's copy of the input is not counted: it is at most as large
-    as the data the caller already holds.)"""
-    from .nn.network import evaluation_chunk, training_activation_bytes
+def training_activations(plans, batch_size, keeps_pre=True):
+    """Peak bytes of the activations of a training step: the engine's rule
+    (:func:`~setcourse.nn.network.training_activation_bytes`), and for layers that keep their
+    input and delta through the step (:attr:`LayerPlan.keeps_delta`: RigL's and Sparse
+    Momentum's) the same walk with those inputs never freed and each delta held from its
+    layer's backward pass on."""
+    from .nn.layers import RELEASE_INPUT_BYTES
+    from .nn.network import ACTIVATION_BYTES, training_activation_bytes
+    sizes = [plans[0].n_in] + [p.n_out for p in plans]
+    if not any(p.keeps_delta for p in plans):
+        return training_activation_bytes(sizes, batch_size, keeps_pre)
+    per_neuron = ACTIVATION_BYTES * int(batch_size)
+    alive = sizes[:-1]  # each layer's input, kept by the forward pass
+    best = sum(alive) + sizes[-1]
+    deltas = 0
+    for layer in range(len(plans) - 1, -1, -1):  # its delta, its input gradient (none for 0)
+        best = max(best, sum(alive) + deltas + sizes[layer + 1] + (sizes[layer] if layer else 0))
+        if plans[layer].keeps_delta:
+            deltas += sizes[layer + 1]
+        elif per_neuron * sizes[layer] >= RELEASE_INPUT_BYTES:
+            alive[layer] = 0
+    if keeps_pre:
+        best += sum(sizes[1:-1])
+    return per_neuron * best
+
+
+def evaluation_activations(plans):
+    """Activations of an evaluation chunk (the outputs, in chunks of at most
+    :func:`~setcourse.nn.network.evaluation_chunk` samples), float32. (The chunk's copy of
+    the input is not counted: it is at most as large as the data the caller already holds.)"""
+    from .nn.network import evaluation_chunk
     sizes = [plans[0].n_in] + [p.n_out for p in plans]
     outputs = sum(sizes[1:])
     chunk = evaluation_chunk(sizes, EVAL_CHUNK)
     if chunk < EVAL_CHUNK:  # chunked: one layer's input and output at a time
         outputs = max(a + b for a, b in zip(sizes[:-1], sizes[1:]))
-    return max(training_activation_bytes(sizes, batch_size, keeps_pre), 4 * chunk * outputs)
+    return 4 * chunk * outputs
+
+
+def activation_bytes(plans, batch_size, keeps_pre=True):
+    """Activations: a training batch of ``batch_size`` (:func:`training_activations`, with the
+    pre-activations of leaky activations unless ``keeps_pre`` is False) or an evaluation
+    chunk (:func:`evaluation_activations`), whichever is larger; float32."""
+    return max(training_activations(plans, batch_size, keeps_pre),
+               evaluation_activations(plans))
+
+
+def needed_bytes(plans, activations=0, extra_bytes=0, evaluation=0):
+    """The estimate of the peak: every layer's kept arrays, plus the largest of (the largest
+    layer :attr:`~LayerPlan.temporary`), (the training ``activations`` with every layer's
+    :attr:`~LayerPlan.step` part) and (the ``evaluation`` activations), plus ``extra_bytes``.
+
+    Building and rewiring outside a step never meet a step's activations, nor does an
+    evaluation a step's temporaries."""
+    temporary = max((p.temporary for p in plans), default=0)
+    step = sum(p.step for p in plans)
+    return (sum(p.kept for p in plans) + max(temporary, activations + step, evaluation)
+            + extra_bytes)
 
 
 def planned_batch(batch_size, n_samples=None):
@@ -165,7 +362,8 @@ def check_plan(model, plans, extra_bytes=0, what=None, n_samples=None):
     check_connections(model, plans)
     batch = planned_batch(model.batch_size, n_samples)
     keeps_pre = model.activation not in ("relu", "sigmoid", "tanh")
-    check_memory(plans, activation_bytes(plans, batch, keeps_pre), extra_bytes, what, batch)
+    check_memory(plans, training_activations(plans, batch, keeps_pre), extra_bytes, what, batch,
+                 evaluation=evaluation_activations(plans))
     check_widths([(p.n_in, p.n_out) for p in plans])
 
 
@@ -273,15 +471,16 @@ def format_bytes(n):
     return f"{int(n)} B"
 
 
-def check_memory(plans, activations=0, extra_bytes=0, what=None, batch_size=None):
-    """ValueError with the figures when the layers' memory, ``activations`` and
-    ``extra_bytes`` (arrays read from a file) together exceed :func:`memory_limit`.
+def check_memory(plans, activations=0, extra_bytes=0, what=None, batch_size=None,
+                 evaluation=0):
+    """ValueError with the figures when :func:`needed_bytes` (the layers' memory, the training
+    ``activations``, the ``evaluation`` chunk's and ``extra_bytes``, arrays read from a file)
+    exceeds :func:`memory_limit`.
 
-    The layers' temporaries (building, rewiring) and the activations are never needed at once:
-    the larger of the two counts."""
-    temporary = max((p.temporary for p in plans), default=0)
-    needed = (sum(p.bytes - p.temporary for p in plans) + max(temporary, activations)
-              + extra_bytes)
+    The layers' temporaries outside a step (building, rewiring) and the activations are never
+    needed at once: the larger of the two counts; the temporaries of a step count beside it."""
+    needed = needed_bytes(plans, activations, extra_bytes, evaluation)
+    activations = max(activations, evaluation)
     limit, source = memory_limit()
     if needed <= limit:
         return
