@@ -28,9 +28,8 @@ The estimate has three parts per layer (:class:`LayerPlan`):
 ``step``
     what some training steps need beside their activations: RigL's rewiring (inside the
     step, where the gradient is fresh), Sparse Momentum's (beside the kept inputs of the
-    epoch's last batch), DST's backward pass (dense temporaries), and the gradient of the
-    fused layers in the first step of a fit and after each evaluation (the optimiser arms a
-    layer's fused update only in its step; the first backward stores a gradient).
+    epoch's last batch), DST's backward pass (dense temporaries). Fused layers keep no
+    gradient in any step (the training loop arms their fused update before each step).
 
 :func:`needed_bytes` adds them up: the kept arrays, plus the larger of the largest
 ``temporary`` and the training activations with every ``step`` part (or an evaluation
@@ -245,8 +244,6 @@ def plan(model, n_features, n_classes, strategy=None):
         layer = LayerPlan(index, kind, n_in, n_out, p, count)
         if kind == "sparse":
             kept = _stored(layer_type.storage(n_in, n_out, count, gradient=not fused))
-            if fused:  # the gradient of the first step of a fit and after each evaluation
-                layer.step = _stored(layer_type.storage(n_in, n_out, count, gradient=True)) - kept
             if isinstance(strategy, SparseMomentum):
                 kept += SPARSE_MOMENTUM_DENSE_BYTES * n_in * n_out
             layer.keeps_delta = bool(layer_type.keeps_delta)

@@ -180,8 +180,6 @@ def _train_epoch(model, X, y, batch_size, epoch, callbacks, batch_transform):
     # One epoch's activation blocks, reused from step to step; freed with it, so evaluation
     # and evolution have that memory back.
     buffers = ActivationBuffers()
-    # An evaluation disarms the fused update: re-armed, the first step keeps no gradient.
-    model.optimizer_.arm(model.layers_)
     for batch in range(n_batches):
         index = order[batch * batch_size:(batch + 1) * batch_size]
         if batch_transform is None:
@@ -191,6 +189,9 @@ def _train_epoch(model, X, y, batch_size, epoch, callbacks, batch_transform):
             xb = np.asarray(batch_transform(X[index], model.rng_), dtype=np.float32)
             xb = np.ascontiguousarray(xb.T)
         yb = y[index]
+        # Armed as the last step left them; again here because an evaluation (each epoch's, or
+        # a callback's) disarms them: so no step keeps a gradient array, the first included.
+        model.optimizer_.arm(model.layers_)
         t0 = time.perf_counter()
         logits = model.forward(xb, training=True, buffers=buffers)
         loss, grad = model.loss_.loss_and_grad(logits, yb)

@@ -321,7 +321,7 @@ def test_a_huge_n_features_is_refused_with_the_figure_before_allocating(tmp_path
                             text=True, timeout=300, env={**os.environ, "SETCOURSE_MAX_MEMORY": "16G"})
     assert result.returncode == 0, result.stderr
     assert re.match(rf"{re.escape(str(path))}: the model of this checkpoint would need about "
-                    rf"2\d\d GiB of memory, more than the 16 GiB of SETCOURSE_MAX_MEMORY=16G "
+                    rf"1\d\d GiB of memory, more than the 16 GiB of SETCOURSE_MAX_MEMORY=16G "
                     rf"\(layer 0 \(1000000000 -> 6\), the largest: 2e\+09 connections",
                     result.stdout), result.stdout
 

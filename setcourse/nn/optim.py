@@ -74,9 +74,10 @@ class SGD:
     def arm(self, layers):
         """Arm the layers that fuse the update for their next backward pass (see :meth:`step`).
 
-        The training loop also arms them before an epoch's first step, so that step keeps no
-        gradient array either (4 bytes per connection, 1.5 GB at 10 million neurons, that
-        would otherwise be allocated at the top of the activations' peak).
+        The training loop arms them before every step, since an evaluation disarms them: the
+        first step of a fit and the first after an evaluation keep no gradient array either
+        (4 bytes per connection, 1.5 GB at 10 million neurons, that would otherwise be
+        allocated at the top of the activations' peak).
         """
         if not self.fuses:
             return

@@ -9,6 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 from setcourse import MLP
+from setcourse.callbacks import Callback
 from setcourse.nn import kernels, layers
 from setcourse.nn.layers import SparseLayer
 from setcourse.nn.optim import SGD
@@ -160,8 +161,8 @@ def test_a_fused_layer_stores_twenty_bytes_per_connection():
 
 
 def test_no_step_keeps_a_gradient_array_not_even_the_first_of_an_epoch(monkeypatch):
-    # Each epoch's evaluation disarms the fused update; the training loop re-arms it before
-    # the next epoch's first step, which therefore allocates no gradient either.
+    # Each epoch's evaluation (and a callback's) disarms the fused update; the training loop
+    # re-arms it before every step: the first of a fit and of an epoch allocate no gradient.
     rng = np.random.default_rng(3)
     X = rng.normal(size=(200, 20)).astype(F32)
     y = np.abs(X[:, :3]).argmax(axis=1)
@@ -173,11 +174,17 @@ def test_no_step_keeps_a_gradient_array_not_even_the_first_of_an_epoch(monkeypat
         made.append(self)
         return original(self)
 
+    class EvaluateMidEpoch(Callback):
+        def on_batch_end(self, model, epoch, batch, logs):
+            if batch == 2:
+                model.decision_function(X[:10])
+
     monkeypatch.setattr(SparseLayer, "gradient_array", counting)
-    fused = MLP(**params).fit(X, y, validation_data=(X[:50], y[:50]))
+    fit_args = dict(validation_data=(X[:50], y[:50]), callbacks=[EvaluateMidEpoch()])
+    fused = MLP(**params).fit(X, y, **fit_args)
     assert made == []
     monkeypatch.setattr(SparseLayer, "fuses_update", property(lambda self: False))
-    plain = MLP(**params).fit(X, y, validation_data=(X[:50], y[:50]))
+    plain = MLP(**params).fit(X, y, **fit_args)
     assert made  # the plain path does store gradients
     for a, b in zip(state(fused), state(plain)):
         np.testing.assert_array_equal(a, b)
