@@ -1,5 +1,7 @@
 """Input checks that fail early with a message naming the parameter, the value and the range."""
 import math
+import sys
+import warnings
 
 import numpy as np
 
@@ -241,3 +243,13 @@ def check_params(values, rules):
     """
     for name, rule in rules.items():
         rule.check(name, values[name])
+
+
+def warn_caller(message):
+    """A UserWarning pointing at the first caller outside ``setcourse``, at every call (its
+    own registry: Python's "once per location" memory would hide it for the next model)."""
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith("setcourse"):
+        frame = frame.f_back
+    warnings.warn_explicit(message, UserWarning, frame.f_code.co_filename, frame.f_lineno,
+                           module=frame.f_globals.get("__name__"), registry={})

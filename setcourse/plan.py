@@ -46,12 +46,11 @@ proportionally more to rewire (the kept total does not change); the inputs below
 the rewirings at epoch ends.
 """
 import os
-import sys
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
+from ._validation import warn_caller
 from .nn.sparsity import layer_densities, n_connections
 
 #: widths the int32 sparse index can address
@@ -401,16 +400,6 @@ def check_connections(model, plans):
                 f"layer {p.index} ({p.n_in} -> {p.n_out}) has only {p.connections} "
                 f"connection(s) for {p.n_out} output neurons, so at least "
                 f"{p.n_out - p.connections} of them get no input: {_epsilon_advice(model, p)}")
-
-
-def warn_caller(message):
-    """A UserWarning pointing at the first caller outside ``setcourse``, at every call (its
-    own registry: Python's "once per location" memory would hide it for the next model)."""
-    frame = sys._getframe(1)
-    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith("setcourse"):
-        frame = frame.f_back
-    warnings.warn_explicit(message, UserWarning, frame.f_code.co_filename, frame.f_lineno,
-                           module=frame.f_globals.get("__name__"), registry={})
 
 
 # -- memory -------------------------------------------------------------------------------

@@ -41,12 +41,11 @@ momentum window, so the run goes on exactly as if it had not been interrupted. A
 fit starts afresh, as every fit does, and warns if that restarts a schedule.
 """
 import inspect
-import sys
-import warnings
 
 import numpy as np
 
-from .._validation import Integer, check_finite_arrays, check_params, check_state_arrays
+from .._validation import (Integer, check_finite_arrays, check_params, check_state_arrays,
+                           warn_caller)
 from ..nn.layers import DenseLayer, SparseLayer
 
 
@@ -61,16 +60,6 @@ class Each:
             raise ValueError(f"{name} must be a list; got {value!r:.80}")
         for index, element in enumerate(value):
             self.rule.check(f"{name}[{index}]", element)
-
-
-def warn_caller(message):
-    """A UserWarning pointing at the first caller outside ``setcourse``, at every call (as
-    :func:`setcourse.plan.warn_caller`, which this layer cannot import)."""
-    frame = sys._getframe(1)
-    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith("setcourse"):
-        frame = frame.f_back
-    warnings.warn_explicit(message, UserWarning, frame.f_code.co_filename, frame.f_lineno,
-                           module=frame.f_globals.get("__name__"), registry={})
 
 
 def plain(value):

@@ -9,8 +9,8 @@ import math
 import numpy as np
 from scipy.linalg import blas
 
-from .._validation import Choice, Integer, Interval, Optional
-from .base import Each, EvolutionStrategy, warn_caller
+from .._validation import Choice, Integer, Interval, Optional, warn_caller
+from .base import Each, EvolutionStrategy
 from .growth import TracedSparseLayer, chunk_size, score_chunks, top_k_positions
 from .redistribution import apportion
 from .rewire import drop_smallest, rewire_layer
