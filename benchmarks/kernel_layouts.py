@@ -23,20 +23,25 @@ sample, 2 in bfloat16), a 64-byte line per scattered weight read, two lines per 
 read-modify-write of 4 bytes: 4 + 6 = 10 B per connection-sample at batch 128 for the engine.
 ``--lock FILE``: flock FILE for each width (not inside ``flock FILE``: it would wait for itself).
 
-Measured on the 2-core AMD EPYC (16 MB L3) on 2026-12-02: ns per connection-sample, batch 128,
-best of 3, 17.3 GB/s read (test runs outside the lock shared the machine: single figures
-moved by up to 2x between runs, the engine's fwd + bwd at 333,333 is one of them); the run
-of the three widths took 15 minutes, the 3,333,333 one peaking at 14 GiB of RSS:
+Measured on the 2-core AMD EPYC (16 MB L3) on 2026-12-02, quiet machine (nothing else
+running): ``--widths 333333,3333333 --rounds 3 --blocks 64:8``, ns per connection-sample,
+batch 128, best of 3; sequential read 29.5 GB/s with both threads (so the engine's floor is
+0.34 ns per connection-sample: it runs at 2-3.4x its floor, bound by the latency of random
+rows and lines rather than by bandwidth):
 
-    width                         3,333   333,333   3,333,333
-    forward   engine              0.165     0.475       0.569
-              blocked C=32, 4 MB  0.296     0.791       2.239
-              blocked C=64, 8 MB  0.209     0.569       1.398   (rel. err 0: same sums)
-              bfloat16 rows       0.109     0.377       0.273   (rel. err 2.1e-3)
-    backward  engine              0.184     0.408       0.695
-              interleaved         0.187     0.407       0.586   (bit-equal)
-    fwd+bwd   engine              0.190     1.286       1.039
-              transpose order     0.180     1.249       0.977   (bit-equal)
+    width                         333,333   3,333,333
+    forward   engine                0.268       0.346
+              blocked C=64, 8 MB    0.325       1.217   (same sums: rel. err 0)
+              bfloat16 rows         0.218       0.248   (rel. err 2.1e-3)
+    backward  engine                0.403       0.688
+              interleaved           0.362       0.577   (bit-equal)
+    fwd+bwd   engine                0.668       1.146
+              transpose order       0.673       1.016   (bit-equal)
+
+An earlier run of three widths on a busy machine (17.3 GB/s read, figures moving by up to
+2x) gave the same ordering; at width 3,333 everything runs from cache (engine forward 0.165,
+blocked 0.21-0.30, bfloat16 0.109, backward 0.184 vs interleaved 0.187). The 3,333,333 width
+peaks at 14 GiB of RSS; blocked forwards are slow to time (the C=32 one took 8 minutes).
 """
 import argparse
 import fcntl
