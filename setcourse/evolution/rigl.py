@@ -66,7 +66,9 @@ class RigL(EvolutionStrategy):
     update_period : int >= 1
         :math:`\Delta T` (reference: 100).
     stop_fraction : float in [0, 1]
-        Fraction of training after which the topology is frozen (reference: 0.75).
+        Fraction of training after which the topology is frozen (reference: 0.75;
+        google-research/rigl's CIFAR-10 script stops mask updates at step 75,000 of 97,656
+        by default, ``maskupdate_end_step`` / ``max_steps``).
     decay : {"cosine", "constant"}
         Schedule of the drop fraction (reference: cosine).
     chunk_elements : int >= 1 or None
