@@ -81,6 +81,22 @@ def test_the_plan_keeps_what_trained_layers_hold(topology, mode):
                    for layer in model.layers_[:-1])
 
 
+def step_peak(model, xb, yb):
+    """Peak bytes traced above the start during one training step on the batch ``xb``."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        logits = model.forward(xb, training=True)
+        _, grad = model.loss_.loss_and_grad(logits, yb)
+        del logits
+        model.backward(grad)
+        del grad
+        model.optimizer_.step(model.layers_)
+        return tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+
+
 def test_the_first_step_of_a_fused_model_stores_no_gradient_beside_the_activations():
     # The training loop arms the fused update before every step (SGD.arm), the first too:
     # its backward fills no gradient array, so the step's peak is the activations alone.
@@ -89,19 +105,8 @@ def test_the_first_step_of_a_fused_model_stores_no_gradient_beside_the_activatio
     model = MLP(hidden=(h, h, h), epsilon=20, epochs=1, batch_size=128).build(784, 10)
     xb = np.ascontiguousarray(X[:128].T)
     model.layers_[-1].kernel_arrays()  # the small classifier's full index: kept, made once
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        model.optimizer_.arm(model.layers_)  # what the training loop does before each step
-        logits = model.forward(xb, training=True)
-        _, grad = model.loss_.loss_and_grad(logits, y[:128])
-        del logits
-        model.backward(grad)
-        del grad
-        model.optimizer_.step(model.layers_)
-        peak = tracemalloc.get_traced_memory()[1] - before
-    finally:
-        tracemalloc.stop()
+    model.optimizer_.arm(model.layers_)  # what the training loop does before each step
+    peak = step_peak(model, xb, y[:128])
     assert all(layer._weight_grad is None for layer in model.layers_[:-1])
     plans = plan(model, 784, 10)
     assert sum(p.step for p in plans) == 0
@@ -130,18 +135,7 @@ def test_the_activation_peak_of_a_training_step_is_measured(activation, release,
     model = MLP(hidden=(h, h, h), epsilon=20, epochs=1, batch_size=128, dropout=0.3,
                 activation=activation).fit(X, y)
     xb = np.ascontiguousarray(X[:128].T)  # the batch exists before the step
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        logits = model.forward(xb, training=True)
-        _, grad = model.loss_.loss_and_grad(logits, y[:128])
-        del logits
-        model.backward(grad)
-        del grad
-        model.optimizer_.step(model.layers_)
-        peak = tracemalloc.get_traced_memory()[1] - before
-    finally:
-        tracemalloc.stop()
+    peak = step_peak(model, xb, y[:128])
     expected = memory.activation_peak_bytes((784, h, h, h, 10), 128,
                                             keeps_pre=activation != "relu") - xb.nbytes
     assert expected <= peak <= expected + 64 * 1024, (peak, expected)
