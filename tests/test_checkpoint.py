@@ -122,7 +122,13 @@ def with_meta(arrays, **changes):
 
 def edited(name, **edits):
     """The fixture ``name`` with arrays replaced (a value) or removed (None)."""
-    arrays = fixture_arrays(name)
+    return with_edits(fixture_arrays(name), **edits)
+
+
+def with_edits(arrays, **edits):
+    """``arrays`` (a dict, copied) with arrays replaced (a value, or a function of the old one)
+    or removed (None); ``layer0__data`` names ``layer0.data``."""
+    arrays = dict(arrays)
     for key, value in edits.items():
         key = key.replace("__", ".")
         if value is None:
@@ -381,17 +387,6 @@ def momentum_file(tmp_path_factory):
     return arrays
 
 
-def momentum_edited(arrays, **edits):
-    arrays = dict(arrays)
-    for key, value in edits.items():
-        key = key.replace("__", ".")
-        if value is None:
-            del arrays[key]
-        else:
-            arrays[key] = value(arrays[key]) if callable(value) else value
-    return arrays
-
-
 MOMENTUM_CRAFTED = [
     ("NaN momentum", dict(strategy__momentum0=nan_at(4)),
      r"strategy.momentum0 contains nan at index \(0, 4\): every value must be finite"),
@@ -423,7 +418,7 @@ MOMENTUM_CRAFTED = [
 def test_corrupted_or_misshaped_momentum_is_refused_naming_it(tmp_path, momentum_file, label,
                                                               edits, message):
     path = tmp_path / "crafted.npz"
-    np.savez(path, **momentum_edited(momentum_file, **edits))
+    np.savez(path, **with_edits(momentum_file, **edits))
     with pytest.raises(checkpoint.CheckpointError, match=message) as caught:
         MLP.load(path)
     assert str(caught.value).startswith(f"{path}: ")
