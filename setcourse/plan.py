@@ -36,7 +36,9 @@ The estimate has three parts per layer (:class:`LayerPlan`):
 chunk). The temporaries are measured with ``tracemalloc`` (layers of 200 k and 800 k
 connections, densities 0.01-0.3; the same per connection at both sizes) and written as bytes
 per connection of the layer plus bytes per connection regrown in one rewiring
-(:data:`REWIRE_BYTES`), so that a larger ``zeta`` or drop fraction costs more; they are rounded
+(each strategy's ``REWIRE_BYTES`` and ``regrown_bound``, which
+:meth:`~setcourse.evolution.base.EvolutionStrategy.rewiring_bytes` combines), so that a larger
+``zeta`` or drop fraction costs more; they are rounded
 up to bound every measurement. ``tests/analysis/test_memory.py`` compares the whole figure
 with the measured peak of a build and a few training steps of every strategy. It is an
 estimate ("about"), meant to stop 164 GiB requests, not to budget the last megabyte: DSR
@@ -58,18 +60,8 @@ MAX_WIDTH = 2**31 - 1
 #: bytes per connection that building a sparse layer needs above its kept arrays (drawing and
 #: sorting the positions, drawing the weights); measured 32.0 at every size and density tried
 BUILD_TEMPORARY_BYTES = 32
-#: bytes a rewiring needs above the layer's kept arrays, ``(per connection of the layer, per
-#: connection regrown into it)``; measured (tracemalloc), rounded up over all points:
-#: SET 39.4-57.7 for zeta 0.1-0.99 (``regrow_init`` "init" the highest), DSR 34.4-53.8 for
-#: 10-90 % pruned, RigL 51.3-100.4 for a drop fraction of 0.1-0.99, Sparse Momentum 52.7-150.9
-#: for a prune rate of 0.1-0.9 with 1-2 times the pruned connections regrown into the layer
-REWIRE_BYTES = {"set": (39, 20), "dsr": (33, 24), "rigl": (46, 56), "sparse_momentum": (47, 70)}
-#: RigL: bytes per dense-gradient score computed at a time beyond the layer's connections
-#: (``chunk_elements`` above its nnz; measured 6-11: the block, its absolute value, the
-#: partition's copy and the candidate mask)
-RIGL_CHUNK_BYTES = 11
 #: bytes per dense-matrix entry Sparse Momentum keeps for each sparse layer: its float32
-#: momentum buffer (ranking it runs in chunks as large as the layer: in REWIRE_BYTES)
+#: momentum buffer (ranking it runs in chunks as large as the layer: in its REWIRE_BYTES)
 SPARSE_MOMENTUM_DENSE_BYTES = 4
 #: bytes per weight a DST layer keeps: dense weights, gradient and momentum (float32), the
 #: mask (bool) and the masked weights (float32) of the last forward pass
@@ -154,67 +146,6 @@ def _stored(rows):
     return sum(dtype.itemsize * count for _, dtype, count, _ in rows)
 
 
-def _rewiring(strategy, sparse, layer, classifier):
-    """``(rule, regrown, beside_step)`` of the rewiring ``strategy`` does on the sparse layer
-    ``layer`` (one of the plans ``sparse``; ``classifier``: it is the last layer): the row of
-    :data:`REWIRE_BYTES`, a bound on the connections regrown into the layer in one rewiring,
-    and whether the rewiring runs beside a training step's activations. ``None`` for a layer
-    that is never rewired."""
-    from .evolution import DSR, SET, FixProb, RigL, SparseMomentum
-    from .evolution.base import EvolutionStrategy
-    c = layer.connections
-    if isinstance(strategy, RigL):
-        return "rigl", strategy.drop_fraction * c, True  # the fraction decays from there
-    if isinstance(strategy, SparseMomentum):
-        # Regrowth follows each layer's mean momentum, not its size: one layer may take all
-        # of a rewiring's pruned connections, up to 99 % of its empty positions.
-        total = strategy.prune_rate * sum(p.connections for p in sparse)
-        free = layer.n_in * layer.n_out - (1 - strategy.prune_rate) * c
-        return "sparse_momentum", min(total, 0.99 * free), True
-    if isinstance(strategy, DSR):
-        # About N_p pruned per rewiring, regrown in proportion to what survived in each
-        # layer; the threshold, doubled until enough go, can overshoot up to twice N_p.
-        total = sum(p.connections for p in sparse)
-        target = (strategy.n_prune_target if strategy.n_prune_target is not None
-                  else max(1, round(0.1 * total)))
-        regrown = min(1.0, 2 * target / max(total, 1)) * c
-        return "dsr", min(regrown, layer.n_in * layer.n_out - c), False
-    if isinstance(strategy, SET):
-        if classifier and not strategy.evolve_classifier:
-            return None
-        return "set", strategy.zeta * c, False
-    if isinstance(strategy, FixProb) or type(strategy) is EvolutionStrategy:
-        return None  # never rewired
-    # A strategy of the user's: costed as SET (a zeta if it has one, else SET's default),
-    # inside the step if its layers keep their gradients for it.
-    layer_type = getattr(strategy, "sparse_layer", None)
-    return ("set", getattr(strategy, "zeta", 0.3) * c,
-            bool(getattr(layer_type, "keeps_delta", False)))
-
-
-def _rewiring_bytes(strategy, sparse, layer, classifier):
-    """``(bytes, beside_step)`` of one rewiring of ``layer`` above its kept arrays (0 if never
-    rewired): :data:`REWIRE_BYTES` for its connections and the regrowth bound, and RigL's
-    dense-gradient blocks when ``chunk_elements`` makes them larger than the layer."""
-    from .evolution import RigL
-    rewiring = _rewiring(strategy, sparse, layer, classifier)
-    if rewiring is None:
-        return 0, False
-    rule, regrown, beside_step = rewiring
-    if regrown < 1:  # nothing to rewire (zeta or the drop fraction 0): the rule returns early
-        return 0, False
-    per_connection, per_regrown = REWIRE_BYTES[rule]
-    size = per_connection * layer.connections + per_regrown * regrown
-    if isinstance(strategy, RigL):
-        # The blocks of |delta x^T| hold whole columns (growth.column_ranges), by default
-        # as many scores as the layer has connections.
-        chunk = (strategy.chunk_elements if strategy.chunk_elements is not None
-                 else max(layer.connections, layer.n_out))
-        block = layer.n_out * min(layer.n_in, max(1, int(chunk) // layer.n_out))
-        size += RIGL_CHUNK_BYTES * max(0, block - layer.connections)
-    return int(np.ceil(size)), beside_step
-
-
 def plan(model, n_features, n_classes, strategy=None):
     """The :class:`LayerPlan` of every layer of ``model`` (an MLP) for data of ``n_features``
     features and ``n_classes`` classes, each with its memory: the arrays it keeps, and (carried
@@ -256,10 +187,12 @@ def plan(model, n_features, n_classes, strategy=None):
     # most carries those temporaries, outside the step or beside it.
     outside, beside = {}, {}
     sparse = [p for p in plans if p.kind == "sparse"]
+    total = sum(p.connections for p in sparse)
     for p in sparse:
         outside[p.index] = BUILD_TEMPORARY_BYTES * p.connections
-        size, in_step = _rewiring_bytes(strategy, sparse, p, p.index == len(plans) - 1)
-        if in_step:
+        size = 0 if strategy is None else strategy.rewiring_bytes(
+            p.n_in, p.n_out, p.connections, total, p.index == len(plans) - 1)
+        if strategy is not None and strategy.rewires_in_step:
             beside[p.index] = size
         else:
             outside[p.index] = max(outside[p.index], size)

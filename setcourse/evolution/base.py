@@ -99,6 +99,33 @@ class EvolutionStrategy:
             return DenseLayer(n_in, n_out, rng, init)
         return self.sparse_layer(n_in, n_out, density, rng, init)
 
+    # -- memory, read by setcourse.plan before a build ---------------------------------------
+    #: bytes one rewiring needs above a layer's kept arrays, ``(per connection of the layer,
+    #: per connection regrown into it)``, measured with tracemalloc for each library rule and
+    #: rounded up over every point (here SET's, for a rule that declares no figure of its own)
+    REWIRE_BYTES = (39, 20)
+
+    @property
+    def rewires_in_step(self):
+        """Whether the rewiring runs inside a training step, beside its activations: the
+        rules whose layers keep their backward delta, which they grow from."""
+        return bool(self.sparse_layer.keeps_delta)
+
+    def regrown_bound(self, n_in, n_out, connections, sparse_connections, classifier):
+        """A bound on the connections one rewiring regrows into a sparse layer ``n_in ->
+        n_out`` of ``connections`` (``sparse_connections`` over all sparse layers;
+        ``classifier``: it is the last layer); 0 for a layer it never rewires, as here. A
+        rule that rewires says how much, so that :mod:`setcourse.plan` can cost it."""
+        return 0
+
+    def rewiring_bytes(self, n_in, n_out, connections, sparse_connections, classifier):
+        """Bytes one rewiring of that layer needs above its kept arrays (0: never rewired)."""
+        regrown = self.regrown_bound(n_in, n_out, connections, sparse_connections, classifier)
+        if regrown < 1:  # nothing to rewire (zeta or the drop fraction 0): the rule returns early
+            return 0
+        per_connection, per_regrown = self.REWIRE_BYTES
+        return int(np.ceil(per_connection * connections + per_regrown * regrown))
+
     # -- the hooks of the training loop -----------------------------------------------------
     def setup(self, model, steps_per_epoch, epochs):
         """Start a fit of ``epochs`` epochs, or continue the one restored from a checkpoint

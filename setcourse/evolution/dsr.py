@@ -87,6 +87,9 @@ class DSR(EvolutionStrategy):
              "n_prune_target_": Integer(1), "n_pruned_": Each(Integer(0))}
     restarts = "its rewiring steps"
 
+    #: measured 34.4-53.8 B/connection for 10-90 % pruned
+    REWIRE_BYTES = (33, 24)
+
     def __init__(self, update_period=100, initial_threshold=1e-3, n_prune_target=None,
                  tolerance=0.1, stop_fraction=1.0):
         self.update_period = update_period
@@ -94,6 +97,14 @@ class DSR(EvolutionStrategy):
         self.n_prune_target = n_prune_target
         self.tolerance = tolerance
         self.stop_fraction = stop_fraction
+
+    def regrown_bound(self, n_in, n_out, connections, sparse_connections, classifier):
+        # About N_p pruned per rewiring, regrown in proportion to what survived in each
+        # layer; the threshold, doubled until enough go, can overshoot up to twice N_p.
+        target = (self.n_prune_target if self.n_prune_target is not None
+                  else max(1, round(0.1 * sparse_connections)))
+        regrown = min(1.0, 2 * target / max(sparse_connections, 1)) * connections
+        return min(regrown, n_in * n_out - connections)
 
     @property
     def schedule(self):

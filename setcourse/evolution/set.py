@@ -107,10 +107,18 @@ class SET(EvolutionStrategy):
     RULES = {"zeta": Interval(0, 1, high_open=True), "regrow_init": Choice(*REGROW_INITS),
              "evolve_classifier": Choice(True, False)}
 
+    #: measured 39.4-57.7 B/connection for zeta 0.1-0.99 (``regrow_init`` "init" the highest)
+    REWIRE_BYTES = (39, 20)
+
     def __init__(self, zeta=0.3, regrow_init="zero", evolve_classifier=True):
         self.zeta = zeta
         self.regrow_init = regrow_init
         self.evolve_classifier = evolve_classifier
+
+    def regrown_bound(self, n_in, n_out, connections, sparse_connections, classifier):
+        if classifier and not self.evolve_classifier:
+            return 0
+        return self.zeta * connections
 
     def at_epoch_end(self, model, epoch):
         layers = model.layers_ if self.evolve_classifier else model.layers_[:-1]
