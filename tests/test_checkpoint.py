@@ -14,7 +14,7 @@ import pytest
 from nn.helpers import tiny_data
 from setcourse import MLP
 from setcourse import checkpoint
-from setcourse.callbacks import Callback
+from nn.helpers import SaveAtEpochEnd
 from setcourse.evolution import DST, RigL, SET, SparseMomentum
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -360,15 +360,6 @@ def test_a_flipped_byte_in_a_large_array_header_reads_as_damage_not_as_a_pickle(
 
 
 # -- the strategy's state: Sparse Momentum's momentum window, the fit's position ------------
-class SaveAtEpochEnd(Callback):
-    def __init__(self, epoch, path):
-        self.epoch, self.path = epoch, path
-
-    def on_epoch_end(self, model, epoch, logs):
-        if epoch == self.epoch:
-            model.save(self.path)
-
-
 @pytest.fixture(scope="module")
 def momentum_file(tmp_path_factory):
     """A Sparse Momentum checkpoint written 2 epochs into a fit of 4, its window open: layers

@@ -7,21 +7,10 @@ import numpy as np
 import pytest
 
 from setcourse import MLP
-from setcourse.callbacks import Callback
+from nn.helpers import SaveAtEpochEnd
 from setcourse.evolution import DSR, DST, RigL, SET, SparseMomentum
 
 N_EPOCHS = 4
-
-
-class SaveAtEpochEnd(Callback):
-    """Writes a checkpoint at the end of epoch ``epoch`` (0-based), as a run's checkpoints do."""
-
-    def __init__(self, epoch, path):
-        self.epoch, self.path = epoch, path
-
-    def on_epoch_end(self, model, epoch, logs):
-        if epoch == self.epoch:
-            model.save(self.path)
 
 
 def small_data(n=40, n_features=6, seed=3):
