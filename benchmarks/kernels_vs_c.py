@@ -35,9 +35,12 @@ C_SOURCE = r"""
 
 void set_threads(int n) { omp_set_num_threads(n); }
 
+/* weight k of values stored every S floats (a sparse layer interleaves value and velocity) */
+#define W(k) data[(size_t)(k) * S]
+
 void forward_relu(const int32_t *restrict indptr, const int32_t *restrict indices,
                   const float *restrict data, const float *restrict bias,
-                  const float *restrict x, float *restrict out, int n_out, int B) {
+                  const float *restrict x, float *restrict out, int n_out, int B, int S) {
     #pragma omp parallel for schedule(static)
     for (int r = 0; r < n_out; r++) {
         float *restrict row = out + (size_t)r * B;
@@ -48,15 +51,15 @@ void forward_relu(const int32_t *restrict indptr, const int32_t *restrict indice
             const float *x2 = x + (size_t)indices[k + 2] * B, *x3 = x + (size_t)indices[k + 3] * B;
             const float *x4 = x + (size_t)indices[k + 4] * B, *x5 = x + (size_t)indices[k + 5] * B;
             const float *x6 = x + (size_t)indices[k + 6] * B, *x7 = x + (size_t)indices[k + 7] * B;
-            float w0 = data[k], w1 = data[k + 1], w2 = data[k + 2], w3 = data[k + 3];
-            float w4 = data[k + 4], w5 = data[k + 5], w6 = data[k + 6], w7 = data[k + 7];
+            float w0 = W(k), w1 = W(k + 1), w2 = W(k + 2), w3 = W(k + 3);
+            float w4 = W(k + 4), w5 = W(k + 5), w6 = W(k + 6), w7 = W(k + 7);
             for (int b = 0; b < B; b++)
                 row[b] += ((w0 * x0[b] + w1 * x1[b]) + (w2 * x2[b] + w3 * x3[b]))
                         + ((w4 * x4[b] + w5 * x5[b]) + (w6 * x6[b] + w7 * x7[b]));
         }
         for (; k < end; k++) {
             const float *xk = x + (size_t)indices[k] * B;
-            for (int b = 0; b < B; b++) row[b] += data[k] * xk[b];
+            for (int b = 0; b < B; b++) row[b] += W(k) * xk[b];
         }
         for (int b = 0; b < B; b++) row[b] = row[b] > 0 ? row[b] : 0.0f;
     }
@@ -66,7 +69,7 @@ void backward_relu(const int32_t *restrict t_indptr, const int32_t *restrict t_i
                    const int32_t *restrict t_perm, const float *restrict data,
                    const float *restrict delta, const float *restrict x,
                    float *restrict grad, float *restrict bias_grad, float *restrict dx,
-                   int n_in, int n_out, int B) {
+                   int n_in, int n_out, int B, int S) {
     #pragma omp parallel
     {
         #pragma omp for schedule(static) nowait
@@ -86,8 +89,8 @@ void backward_relu(const int32_t *restrict t_indptr, const int32_t *restrict t_i
                 const float *d1 = delta + (size_t)t_indices[k + 1] * B;
                 const float *d2 = delta + (size_t)t_indices[k + 2] * B;
                 const float *d3 = delta + (size_t)t_indices[k + 3] * B;
-                float w0 = data[t_perm[k]], w1 = data[t_perm[k + 1]];
-                float w2 = data[t_perm[k + 2]], w3 = data[t_perm[k + 3]];
+                float w0 = W(t_perm[k]), w1 = W(t_perm[k + 1]);
+                float w2 = W(t_perm[k + 2]), w3 = W(t_perm[k + 3]);
                 float a0 = 0, a1 = 0, a2 = 0, a3 = 0;
                 for (int b = 0; b < B; b++) {
                     float xb = xj[b];
@@ -99,7 +102,7 @@ void backward_relu(const int32_t *restrict t_indptr, const int32_t *restrict t_i
             }
             for (; k < end; k++) {
                 const float *d0 = delta + (size_t)t_indices[k] * B;
-                float w = data[t_perm[k]], a = 0;
+                float w = W(t_perm[k]), a = 0;
                 for (int b = 0; b < B; b++) { a += d0[b] * xj[b]; dxj[b] += w * d0[b]; }
                 grad[t_perm[k]] = a;
             }
@@ -172,7 +175,8 @@ def main(argv=None):
             a = x0
             for (indptr, indices, _, _, _, values), b, out in zip(layers, bias, c_outs):
                 lib.forward_relu(ptr(indptr), ptr(indices), ptr(values), ptr(b), ptr(a), ptr(out),
-                                 ctypes.c_int(out.shape[0]), ctypes.c_int(batch))
+                                 ctypes.c_int(out.shape[0]), ctypes.c_int(batch),
+                                 ctypes.c_int(values.strides[0] // values.itemsize))
                 a = out
 
         # The backward of every layer takes the forward's activations as its input x.
@@ -190,7 +194,8 @@ def main(argv=None):
                 _, _, t_indptr, t_indices, t_perm, values = arrays
                 lib.backward_relu(ptr(t_indptr), ptr(t_indices), ptr(t_perm), ptr(values),
                                   ptr(delta), ptr(x), ptr(g), ptr(c_bias_grad), ptr(dx),
-                                  ctypes.c_int(x.shape[0]), ctypes.c_int(1000), ctypes.c_int(batch))
+                                  ctypes.c_int(x.shape[0]), ctypes.c_int(1000), ctypes.c_int(batch),
+                                  ctypes.c_int(values.strides[0] // values.itemsize))
 
         passes = {"numba forward": numba_forward, "C forward": c_forward,
                   "numba backward": numba_backward, "C backward": c_backward}

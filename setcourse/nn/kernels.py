@@ -203,15 +203,17 @@ _U64 = np.uint64
 @intrinsic
 def _prefetch(typingctx, array, offset):
     """Hint the processor to fetch ``array[offset]`` into cache (``llvm.prefetch``: read,
-    high locality); no effect on any result. ``array`` is 1-D, ``offset`` unsigned."""
+    high locality); no effect on any result. ``array`` is 1-D, any stride (a sparse layer's
+    values and velocities are interleaved views); ``offset`` unsigned."""
     sig = types.void(array, offset)
 
     def codegen(context, builder, signature, args):
-        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        view = context.make_array(signature.args[0])(context, builder, args[0])
         i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
         fn = builder.module.declare_intrinsic(
             "llvm.prefetch", fnty=ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]))
-        pointer = builder.bitcast(builder.gep(data, [args[1]]), i8p)
+        stride = builder.extract_value(view.strides, 0)  # bytes, 64-bit like ``offset``
+        pointer = builder.gep(builder.bitcast(view.data, i8p), [builder.mul(args[1], stride)])
         builder.call(fn, [pointer, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
         return context.get_dummy_value()
     return sig, codegen
@@ -619,21 +621,27 @@ def warm_up():
     x = np.ones((1, 2), dtype=f32)
     out = np.empty((1, 2), dtype=f32)
     seed = np.uint64(1)
-    for pre in (EMPTY_ROWS, out.copy()):
-        sparse_forward(indptr, indices, data, data, x, out, pre, f32(0.0), 0.5, seed, True)
-    for dx in (EMPTY_ROWS, out.copy()):
-        sparse_backward(indptr, indices, indptr, indices, indices, data, x, x, data.copy(),
-                        data.copy(), dx, FROM_PRE_ACTIVATION, x, f32(0.0), 0.5, seed, 1)
-    for rule in (DECOUPLED_UPDATE,):
+    pair = np.zeros((1, 2), dtype=f32)
+    # Contiguous values (dense layers), and the interleaved value and velocity views of a
+    # sparse layer: numba compiles each layout.
+    for weights, velocity in ((data.copy(), data.copy()), (pair[:, 0], pair[:, 1])):
+        for pre in (EMPTY_ROWS, out.copy()):
+            sparse_forward(indptr, indices, weights, data, x, out, pre, f32(0.0), 0.5, seed,
+                           True)
         for dx in (EMPTY_ROWS, out.copy()):
-            sparse_backward_update(indptr, indices, indptr, indices, indices, data.copy(), x, x,
+            sparse_backward(indptr, indices, indptr, indices, indices, weights, x, x,
+                            data.copy(), data.copy(), dx, FROM_PRE_ACTIVATION, x, f32(0.0), 0.5,
+                            seed, 1)
+            sparse_backward_update(indptr, indices, indptr, indices, indices, weights, x, x,
                                    data.copy(), dx, FROM_PRE_ACTIVATION, x, f32(0.0), 0.5,
-                                   seed, 1, data.copy(), rule, f32(0.1), f32(0.9), f32(0.0))
+                                   seed, 1, velocity, DECOUPLED_UPDATE, f32(0.1), f32(0.9),
+                                   f32(0.0))
+        sgd_momentum_update(weights, data, velocity, f32(0.1), f32(0.9), f32(0.0))
+        sgd_momentum_decoupled_update(weights, data, velocity, f32(0.1), f32(0.9), f32(0.0))
     group_by_column(indices, 1, indptr[:1])
     transpose_index(indptr, indices, 1)
     split_positions(np.zeros(1, np.int64), 1, np.zeros(2, np.int32), np.zeros(1, np.int32))
     linear_positions(indptr, indices, 1, np.zeros(1, np.int64))
-    sgd_momentum_update(data.copy(), data, data.copy(), f32(0.1), f32(0.9), f32(0.0))
     dropout_inplace(x.copy(), 0.5, seed)
     for pre in (EMPTY_ROWS, out.copy()):
         piecewise_linear_dropout(x, f32(0.0), 0.5, seed, out, pre)

@@ -30,10 +30,19 @@ def random_csr(n_rows, n_cols, density, seed, index=np.int32):
 SHAPES = [(37, 23, 0.3, 5), (9, 30, 0.4, 64), (200, 150, 0.07, 64), (5, 3, 1.0, 2)]
 
 
+def interleaved(values, velocity):
+    """``values`` and ``velocity`` as the strided views of one ``(nnz, 2)`` array, the layout
+    of a sparse layer (:attr:`SparseLayer.data`)."""
+    pair = np.empty((values.size, 2), F32)
+    pair[:, 0], pair[:, 1] = values, velocity
+    return pair[:, 0], pair[:, 1]
+
+
 @pytest.mark.parametrize("with_dx", [True, False])
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("index", [np.int32, np.int64])
-def test_fused_update_is_backward_then_decoupled_sgd_bit_for_bit(shape, with_dx, index):
+@pytest.mark.parametrize("layout", ["contiguous", "interleaved"])
+def test_fused_update_is_backward_then_decoupled_sgd_bit_for_bit(shape, with_dx, index, layout):
     n_out, n_in, density, blocks = shape
     rng = np.random.default_rng(n_out)
     m, indptr, indices, t_indptr, t_indices, t_perm = random_csr(n_out, n_in, density, 1, index)
@@ -55,6 +64,9 @@ def test_fused_update_is_backward_then_decoupled_sgd_bit_for_bit(shape, with_dx,
     kernels.sgd_momentum_decoupled_update(data, grad, v_ref, lr, mu, decay)
 
     fused, v_fused, bias_fused, dx_fused = m.data.copy(), velocity.copy(), np.zeros(n_out, F32), dx_array()
+    if layout == "interleaved":
+        fused, v_fused = interleaved(fused, v_fused)
+        assert fused.strides == v_fused.strides == (8,)
     kernels.sparse_backward_update(indptr, indices, t_indptr, t_indices, t_perm, fused, delta, x,
                                    bias_fused, dx_fused, mode, kernels.EMPTY_ROWS, F32(0), 0.7,
                                    np.uint64(3), blocks, v_fused, kernels.DECOUPLED_UPDATE, lr,

@@ -53,3 +53,28 @@ def test_state_arrays_restore_an_identical_layer(layer):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(va, vb)
     np.testing.assert_array_equal(layer.to_dense(), fresh.to_dense())
+
+
+def test_sparse_values_and_velocities_are_interleaved_and_move_together():
+    rng = np.random.default_rng(2)
+    layer = SparseLayer(40, 30, 0.2, rng)
+    layer.weight_velocity[:] = rng.normal(size=layer.nnz)
+    # one (nnz, 2) buffer: value k and velocity k share a cache line
+    assert layer.data.strides == layer.weight_velocity.strides == (8,)
+    pairs = layer.data.base
+    assert pairs is layer.weight_velocity.base and pairs.shape == (layer.nnz, 2)
+    assert (layer.weight_velocity.__array_interface__["data"][0]
+            - layer.data.__array_interface__["data"][0]) == 4
+    layer.data[3] = 7.0
+    assert layer.to_dense()[layer.indices[3], layer.row_of_each()[3]] == 7.0
+    pairs = dict(zip(layer.positions(), zip(layer.data, layer.weight_velocity)))
+    keep = rng.random(layer.nnz) > 0.3
+    grown = layer.empty_positions(10, rng)
+    layer.replace_connections(keep, grown, np.full(10, 0.5, np.float32))
+    after = dict(zip(layer.positions(), zip(layer.data, layer.weight_velocity)))
+    assert {p: after[p] for p in np.asarray(list(pairs))[keep]} == {
+        p: pairs[p] for p in np.asarray(list(pairs))[keep]}
+    assert all(after[p] == (0.5, 0.0) for p in grown)
+    assert layer.data.strides == (8,) and layer.nnz == keep.sum() + 10
+    with pytest.raises(AttributeError):
+        layer.data = np.zeros(layer.nnz, np.float32)  # the views cannot be replaced
