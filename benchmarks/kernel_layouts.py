@@ -10,8 +10,9 @@ Per width, one h x h :class:`~setcourse.nn.layers.SparseLayer` (ε = 20) and act
 - forward ``W^T x + b``: the engine's :func:`~setcourse.nn.kernels.sparse_forward`, a forward
   blocked by input rows (x in chunks of C samples, one L3-sized block of rows at a time;
   ``--blocks C:MB,...``) and one reading bfloat16 rows (which the previous layer would write);
-- backward with the fused update (:func:`~setcourse.nn.kernels.sparse_backward_update`) and
-  the same pass on weight and velocity interleaved in one ``(nnz, 2)`` array;
+- backward with the fused update (:func:`~setcourse.nn.kernels.sparse_backward_update`) on
+  the engine's layout (weight and velocity interleaved in one ``(nnz, 2)`` array) and on the
+  previous one (two arrays, so two scattered cache lines per update);
 - forward + backward, and the same with weights and velocities stored in transpose order
   (the forward gathers the weights through a permutation; the backward, the engine's kernel
   given the identity permutation, updates them sequentially).
@@ -20,11 +21,13 @@ Each alternative is checked against the engine (bit-equal when the arithmetic is
 else its relative error) and gets no time if the check fails. "floor" is the traffic of the
 layout's scattered accesses at the measured bandwidth: a batch row per connection (4 B per
 sample, 2 in bfloat16), a 64-byte line per scattered weight read, two lines per scattered
-read-modify-write of 4 bytes: 4 + 6 = 10 B per connection-sample at batch 128 for the engine.
+read-modify-write (one line for an interleaved weight and velocity, two for separate arrays):
+4 + 5 = 9 B per connection-sample for a step (forward + backward) of the engine at batch 128.
 ``--lock FILE``: flock FILE for each width (not inside ``flock FILE``: it would wait for itself).
 
 Measured on the 2-core AMD EPYC (16 MB L3) on 2026-12-02, quiet machine (nothing else
-running): ``--widths 333333,3333333 --rounds 3 --blocks 64:8``, ns per connection-sample,
+running), before the engine took the interleaved layout (fe0fe83; "engine" here is separate
+arrays, "interleaved" a hand-written kernel since replaced by the engine's own): ``--widths 333333,3333333 --rounds 3 --blocks 64:8``, ns per connection-sample,
 batch 128, best of 3; sequential read 29.5 GB/s with both threads (so the engine's floor is
 0.34 ns per connection-sample: it runs at 2-3.4x its floor, bound by the latency of random
 rows and lines rather than by bandwidth):
@@ -54,8 +57,7 @@ from numba import njit, prange, types
 from numba.extending import intrinsic
 
 from setcourse.nn import kernels
-from setcourse.nn.kernels import (_U64, _decoupled_step, _eight_offsets, _eight_values,
-                                  _prefetch, _prefetch_rows, _relu_derivative_row)
+from setcourse.nn.kernels import _U64, _eight_offsets, _eight_values, _prefetch, _prefetch_rows
 
 f32 = np.float32
 _OPTIONS = dict(cache=True, fastmath=True, nogil=True)
@@ -173,69 +175,6 @@ def blocked_forward(indptr, indices, data, bias, xc, out, block_rows, cursor):
                                         n_chunk, out[r, c * n_chunk:(c + 1) * n_chunk])
 
 
-# -- backward with weight and velocity interleaved -----------------------------------------------
-@njit(inline="always")
-def _column_backward_paired(start, end, t_indices, t_perm, wv, df, batch, xj, dxj, lr, mu, wd):
-    """The engine's ``_column_backward`` (decoupled update) with connection ``q``'s weight at
-    ``wv[2q]`` and velocity at ``wv[2q + 1]``: one cache line per update instead of two."""
-    n = _U64(batch)
-    for b in range(batch):
-        dxj[b] = 0
-    k, end = _U64(start), _U64(end)
-    size = _U64(t_indices.size)
-    while k + _U64(4) <= end:
-        for t in range(4):  # the next group's delta rows and (weight, velocity) pairs
-            kk = k + _U64(4 + t)
-            if kk < size:
-                _prefetch(df, _U64(t_indices[kk]) * n)
-                _prefetch(wv, _U64(2) * _U64(t_perm[kk]))
-        q0, q1 = _U64(2) * _U64(t_perm[k]), _U64(2) * _U64(t_perm[k + _U64(1)])
-        q2, q3 = _U64(2) * _U64(t_perm[k + _U64(2)]), _U64(2) * _U64(t_perm[k + _U64(3)])
-        w0, w1, w2, w3 = wv[q0], wv[q1], wv[q2], wv[q3]
-        p0, p1, p2, p3 = (_U64(t_indices[k]) * n, _U64(t_indices[k + _U64(1)]) * n,
-                          _U64(t_indices[k + _U64(2)]) * n, _U64(t_indices[k + _U64(3)]) * n)
-        a0 = a1 = a2 = a3 = np.float32(0.0)
-        for b in range(batch):
-            u = _U64(b)
-            d0, d1, d2, d3 = df[p0 + u], df[p1 + u], df[p2 + u], df[p3 + u]
-            xb = xj[b]
-            a0 += d0 * xb
-            a1 += d1 * xb
-            a2 += d2 * xb
-            a3 += d3 * xb
-            dxj[b] += (w0 * d0 + w1 * d1) + (w2 * d2 + w3 * d3)
-        for q, a in ((q0, a0), (q1, a1), (q2, a2), (q3, a3)):
-            wv[q], wv[q + _U64(1)] = _decoupled_step(wv[q], a, wv[q + _U64(1)], lr, mu, wd)
-        k += _U64(4)
-    while k < end:
-        q = _U64(2) * _U64(t_perm[k])
-        w, p = wv[q], _U64(t_indices[k]) * n
-        acc = np.float32(0.0)
-        for b in range(batch):
-            d = df[p + _U64(b)]
-            acc += d * xj[b]
-            dxj[b] += w * d
-        wv[q], wv[q + _U64(1)] = _decoupled_step(wv[q], acc, wv[q + _U64(1)], lr, mu, wd)
-        k += _U64(1)
-
-
-@njit(parallel=True, **_OPTIONS)
-def paired_backward_update(t_indptr, t_indices, t_perm, wv, delta, x, bias_grad, dx,
-                           keep_probability, n_blocks, lr, mu, wd):
-    """:func:`~setcourse.nn.kernels.sparse_backward_update` (ReLU + dropout from the output,
-    decoupled update) on the interleaved ``wv``."""
-    batch, n_out, n_in = x.shape[1], delta.shape[0], dx.shape[0]
-    df = delta.reshape(-1)
-    scale = np.float32(1.0 / keep_probability)
-    for block in prange(n_blocks):
-        for r in range(block * n_out // n_blocks, (block + 1) * n_out // n_blocks):
-            bias_grad[r] = np.sum(delta[r])
-        for j in range(block * n_in // n_blocks, (block + 1) * n_in // n_blocks):
-            _column_backward_paired(t_indptr[j], t_indptr[j + 1], t_indices, t_perm, wv, df,
-                                    batch, x[j], dx[j], lr, mu, wd)
-            _relu_derivative_row(dx[j], x[j], scale)
-
-
 # -- the measurements ----------------------------------------------------------------------------
 def bandwidth(rounds):
     """GB/s of :func:`stream_sum` over 1 GiB, best of ``rounds`` (after a warm-up)."""
@@ -308,7 +247,8 @@ def measure(h, batch, rounds, blocks, gbps):
          work, gbps)
     contenders = chunks = xc = x16 = None  # freed before the backward's arrays
 
-    # backward with the fused update: the engine, weight and velocity interleaved
+    # backward with the fused update: the engine (weight and velocity interleaved) and the
+    # layout before fe0fe83 (two arrays: two scattered lines per update), same kernel
     delta = rng.normal(size=(h, batch)).astype(f32)
 
     def backward(data=L.data, t_perm=L.t_perm, velocity=L.weight_velocity, dx=ref):
@@ -316,16 +256,13 @@ def measure(h, batch, rounds, blocks, gbps):
             L.indptr, L.indices, L.t_indptr, L.t_indices, t_perm, data, delta, x, bias_grad,
             dx, kernels.RELU_FROM_OUTPUT, kernels.EMPTY_ROWS, f32(0), KEEP, SEED, 64, velocity,
             kernels.DECOUPLED_UPDATE, LR, MOMENTUM, DECAY)
-    wv = np.empty(2 * L.nnz, f32)
-    wv[0::2], wv[1::2] = L.data, L.weight_velocity
+    data, velocity = L.data.copy(), L.weight_velocity.copy()
     race("backward with the fused update (weights, velocities, input gradient)",
-         [("engine data + velocity", backward, None, 4 + 4 * line),
-          ("interleaved (nnz, 2)", lambda: paired_backward_update(
-              L.t_indptr, L.t_indices, L.t_perm, wv, delta, x, bias_grad, alt, KEEP, 64, LR,
-              MOMENTUM, DECAY),
-           lambda: same((ref, alt), (wv[0::2], L.data), (wv[1::2], L.weight_velocity)),
-           4 + 2 * line)], rounds, work, gbps)
-    wv = None
+         [("engine (nnz, 2) interleaved", backward, None, 4 + 2 * line),
+          ("separate data + velocity", lambda: backward(data, L.t_perm, velocity, alt),
+           lambda: same((ref, alt), (data, L.data), (velocity, L.weight_velocity)),
+           4 + 4 * line)], rounds, work, gbps)
+    data = velocity = None
 
     # a step, forward + backward: the engine, weights and velocities in transpose order
     tdata, tvelocity = L.data[L.t_perm], L.weight_velocity[L.t_perm]
@@ -345,7 +282,7 @@ def measure(h, batch, rounds, blocks, gbps):
                         (tvelocity, L.weight_velocity[L.t_perm]))
         return ok and forward_ok, note if forward_ok else "the forward differs"
     race("forward + backward (a training step of the layer)",
-         [("engine", lambda: (forward(), backward()), None, 8 + 4 * line),
+         [("engine", lambda: (forward(), backward()), None, 8 + 2 * line),
           ("transpose-order storage", t_order, t_check, 8 + line)], rounds, work, gbps)
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.1f} GiB")
 
@@ -375,9 +312,9 @@ def main(argv=None):
                 gbps = bandwidth(args.rounds)
                 print(f"sequential read (2 threads, 1 GiB): {gbps:.1f} GB/s. Bytes moved, the "
                       f"floor of the engine's layout at batch {batch}: forward 4.0, backward "
-                      f"{4 + 4 * line:.1f}, step {8 + 4 * line:.1f} B per connection-sample = "
-                      f"{4 / gbps:.3f}, {(4 + 4 * line) / gbps:.3f}, "
-                      f"{(8 + 4 * line) / gbps:.3f} ns; best of {args.rounds}", flush=True)
+                      f"{4 + 2 * line:.1f}, step {8 + 2 * line:.1f} B per connection-sample = "
+                      f"{4 / gbps:.3f}, {(4 + 2 * line) / gbps:.3f}, "
+                      f"{(8 + 2 * line) / gbps:.3f} ns; best of {args.rounds}", flush=True)
             else:
                 measure(widths[i - 1], batch, args.rounds, blocks, gbps)
             if args.lock:
