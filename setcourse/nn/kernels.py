@@ -621,7 +621,7 @@ def warm_up():
     x = np.ones((1, 2), dtype=f32)
     out = np.empty((1, 2), dtype=f32)
     seed = np.uint64(1)
-    pair = np.zeros((1, 2), dtype=f32)
+    pair = np.zeros((2, 2), dtype=f32)  # 2 rows: a 1-element view counts as contiguous
     # Contiguous values (dense layers), and the interleaved value and velocity views of a
     # sparse layer: numba compiles each layout.
     for weights, velocity in ((data.copy(), data.copy()), (pair[:, 0], pair[:, 1])):
@@ -636,8 +636,9 @@ def warm_up():
                                    data.copy(), dx, FROM_PRE_ACTIVATION, x, f32(0.0), 0.5,
                                    seed, 1, velocity, DECOUPLED_UPDATE, f32(0.1), f32(0.9),
                                    f32(0.0))
-        sgd_momentum_update(weights, data, velocity, f32(0.1), f32(0.9), f32(0.0))
-        sgd_momentum_decoupled_update(weights, data, velocity, f32(0.1), f32(0.9), f32(0.0))
+        grad = np.ones(weights.size, dtype=f32)
+        sgd_momentum_update(weights, grad, velocity, f32(0.1), f32(0.9), f32(0.0))
+        sgd_momentum_decoupled_update(weights, grad, velocity, f32(0.1), f32(0.9), f32(0.0))
     group_by_column(indices, 1, indptr[:1])
     transpose_index(indptr, indices, 1)
     split_positions(np.zeros(1, np.int64), 1, np.zeros(2, np.int32), np.zeros(1, np.int32))

@@ -154,7 +154,7 @@ def warm_up():
     indptr = np.array([0, 1], dtype=np.int32)
     one = np.ones(1, dtype=np.float32)
     grid = np.ones((1, 2), np.float32)
-    values = np.ones((1, 2), np.float32)[:, 0]  # a sparse layer's interleaved value view
+    values = np.ones((2, 2), np.float32)[:, 0]  # interleaved values (1 row would be contiguous)
     transpose_product(indptr, index, index, values, one, grid, np.empty((1, 2), np.float32))
     ais_hidden_step(grid, 0.5, 0.1, grid, grid.copy(), np.zeros(2))
     ais_visible_step(grid, one, np.zeros(1), 0.5, grid, grid.copy(), np.zeros(2))
