@@ -10,7 +10,7 @@ Per width, one h x h :class:`~setcourse.nn.layers.SparseLayer` (ε = 20) and act
 - forward ``W^T x + b``: the engine's :func:`~setcourse.nn.kernels.sparse_forward`, a forward
   blocked by input rows (x in chunks of C samples, one L3-sized block of rows at a time;
   ``--blocks C:MB,...``) and one reading bfloat16 rows (which the previous layer would write);
-- backward with the fused update (:func:`~setcourse.nn.kernels.sparse_backward_update`) on
+- backward with the fused update (:func:`~setcourse.nn.kernels.sparse_backward`) on
   the engine's layout (weight and velocity interleaved in one ``(nnz, 2)`` array) and on the
   previous one (two arrays, so two scattered cache lines per update);
 - forward + backward, and the same with weights and velocities stored in transpose order
@@ -252,10 +252,10 @@ def measure(h, batch, rounds, blocks, gbps):
     delta = rng.normal(size=(h, batch)).astype(f32)
 
     def backward(data=L.data, t_perm=L.t_perm, velocity=L.weight_velocity, dx=ref):
-        kernels.sparse_backward_update(
-            L.indptr, L.indices, L.t_indptr, L.t_indices, t_perm, data, delta, x, bias_grad,
-            dx, kernels.RELU_FROM_OUTPUT, kernels.EMPTY_ROWS, f32(0), KEEP, SEED, 64, velocity,
-            kernels.DECOUPLED_UPDATE, LR, MOMENTUM, DECAY)
+        kernels.sparse_backward(
+            L.indptr, L.indices, L.t_indptr, L.t_indices, t_perm, data, delta, x,
+            kernels.NO_GRADIENT, bias_grad, dx, kernels.RELU_FROM_OUTPUT, kernels.EMPTY_ROWS,
+            f32(0), KEEP, SEED, 64, velocity, kernels.DECOUPLED_UPDATE, LR, MOMENTUM, DECAY)
     data, velocity = L.data.copy(), L.weight_velocity.copy()
     race("backward with the fused update (weights, velocities, input gradient)",
          [("engine (nnz, 2) interleaved", backward, None, 4 + 2 * line),

@@ -144,6 +144,7 @@ def main(argv=None):
     warnings.simplefilter("ignore")
     model = MLP(hidden=(1000, 1000, 1000), topology="set", epsilon=20, seed=0).build(784, 10)
     layers = [layer.kernel_arrays() for layer in model.layers_[:3]]
+    velocities = [layer.velocity_array() for layer in model.layers_[:3]]
     rng = np.random.default_rng(0)
     batch = args.batch
     x0 = rng.random((784, batch), dtype=np.float32)
@@ -183,11 +184,12 @@ def main(argv=None):
         inputs = [x0] + outs[:2]
 
         def numba_backward():
-            for arrays, x, g, dx in zip(layers, inputs, grads, dxs):
+            for arrays, x, g, dx, velocity in zip(layers, inputs, grads, dxs, velocities):
                 indptr, indices, t_indptr, t_indices, t_perm, values = arrays
                 kernels.sparse_backward(indptr, indices, t_indptr, t_indices, t_perm, values,
                                         delta, x, g, bias_grad, dx, kernels.RELU_FROM_OUTPUT,
-                                        kernels.EMPTY_ROWS, np.float32(0), 1.0, np.uint64(0), 64)
+                                        kernels.EMPTY_ROWS, np.float32(0), 1.0, np.uint64(0), 64,
+                                        velocity, *kernels.GRADIENT_ONLY)
 
         def c_backward():
             for arrays, x, g, dx in zip(layers, inputs, c_grads, c_dxs):

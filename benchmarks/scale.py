@@ -120,7 +120,6 @@ def time_kernels(widths, batch_size, rounds):
         delta = rng.normal(size=(h, batch_size)).astype(f32)
         out, dx = np.empty_like(x), np.empty_like(x)
         bias_grad = np.empty(h, f32)
-        velocity = np.zeros_like(layer.data)
         seed = np.uint64(5)
         forward, backward = [], []
         for _ in range(rounds + 1):
@@ -129,11 +128,11 @@ def time_kernels(widths, batch_size, rounds):
                                    kernels.EMPTY_ROWS, f32(0), 0.7, seed, True)
             forward.append(time.perf_counter() - start)
             start = time.perf_counter()
-            kernels.sparse_backward_update(
+            kernels.sparse_backward(
                 layer.indptr, layer.indices, layer.t_indptr, layer.t_indices, layer.t_perm,
-                layer.data, delta, x, bias_grad, dx, kernels.RELU_FROM_OUTPUT,
-                kernels.EMPTY_ROWS, f32(0), 0.7, seed, 64, velocity, kernels.DECOUPLED_UPDATE,
-                f32(0.05), f32(0.9), f32(2e-4))
+                layer.data, delta, x, kernels.NO_GRADIENT, bias_grad, dx,
+                kernels.RELU_FROM_OUTPUT, kernels.EMPTY_ROWS, f32(0), 0.7, seed, 64,
+                layer.weight_velocity, kernels.DECOUPLED_UPDATE, f32(0.05), f32(0.9), f32(2e-4))
             backward.append(time.perf_counter() - start)
         work = 1e-9 * layer.nnz * batch_size
         print(f"{h:9,} {layer.nnz:12,} {x.nbytes / 2**20:8.1f} {min(forward[1:]) / work:7.3f} "

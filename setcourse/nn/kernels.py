@@ -366,8 +366,11 @@ def _column_backward(start, end, t_indices, t_perm, data, df, batch, xj, dxj, gr
             if kk < size:
                 _prefetch(df, _U64(t_indices[kk]) * n)
                 q = _U64(t_perm[kk])
-                _prefetch(data, q)
-                _prefetch(velocity if rule != STORE_GRADIENT else grad, q)
+                _prefetch(data, q)  # and an interleaved velocity: the same line
+                if rule == STORE_GRADIENT:
+                    _prefetch(grad, q)
+                else:
+                    _prefetch(velocity, q)
         q0, q1 = _U64(t_perm[k]), _U64(t_perm[k + _U64(1)])
         q2, q3 = _U64(t_perm[k + _U64(2)]), _U64(t_perm[k + _U64(3)])
         w0, w1, w2, w3 = data[q0], data[q1], data[q2], data[q3]
@@ -403,11 +406,32 @@ def _column_backward(start, end, t_indices, t_perm, data, df, batch, xj, dxj, gr
         k += _U64(1)
 
 
-@njit(inline="always")
-def _backward(indptr, indices, t_indptr, t_indices, t_perm, data, delta, x, grad, bias_grad,
-              dx, mode, pre, slope, keep_probability, seed, n_blocks, velocity, rule, lr, mu,
-              wd):
-    """The body of :func:`sparse_backward` and :func:`sparse_backward_update`."""
+@njit(parallel=True, **_OPTIONS)
+def sparse_backward(indptr, indices, t_indptr, t_indices, t_perm, data, delta, x, grad,
+                    bias_grad, dx, mode, pre, slope, keep_probability, seed, n_blocks, velocity,
+                    rule, lr, momentum, weight_decay):
+    """The backward pass of a sparse layer in one parallel region.
+
+    - the weight gradient at the stored connections, ``g_k = <delta[r], x[indices[k]]>`` for
+      each ``(r, indices[k])`` (SDDMM; never forms ``delta @ x.T``), stored in ``grad`` or,
+      with an update ``rule``, applied at once (see below);
+    - ``bias_grad[r] = sum(delta[r])``;
+    - when ``dx`` has rows: ``dx = W delta`` through the transpose index, then multiplied by
+      the derivative of the activation that produced ``x`` (``mode``, see above), so ``dx``
+      is ``dL/dz`` of the previous layer. Then the SDDMM runs over the same transpose index
+      (input neurons), sharing each loaded row of ``delta`` with the input gradient.
+
+    ``rule`` ``STORE_GRADIENT`` (:data:`GRADIENT_ONLY` for the last four arguments) fills
+    ``grad`` and leaves ``velocity`` alone. ``DECOUPLED_UPDATE`` applies the SGD step to each
+    weight and its velocity as soon as its gradient is summed
+    (:func:`sgd_momentum_decoupled_update`'s operations in the same order, bit for bit),
+    after the input gradient has read the old weight: no gradient array (``grad`` may be
+    empty), 4 bytes per connection less and one pass less over values and velocities. The
+    biases are left to the optimiser. One kernel for both, so numba compiles one per layout.
+
+    The work is cut into ``n_blocks`` blocks, each holding the same share of the loops, so
+    a static schedule balances the threads.
+    """
     n_out = indptr.size - 1
     n_in = dx.shape[0]
     batch = x.shape[1]
@@ -420,11 +444,11 @@ def _backward(indptr, indices, t_indptr, t_indices, t_perm, data, delta, x, grad
             bias_grad[r] = np.sum(d)
             if n_in == 0:
                 _sampled_gradient_row(indptr[r], indptr[r + 1], indices, d, xf, batch, grad,
-                                      data, velocity, rule, lr, mu, wd)
+                                      data, velocity, rule, lr, momentum, weight_decay)
         for j in range(block * n_in // n_blocks, (block + 1) * n_in // n_blocks):
             row = dx[j]
             _column_backward(t_indptr[j], t_indptr[j + 1], t_indices, t_perm, data, df, batch,
-                             x[j], row, grad, velocity, rule, lr, mu, wd)
+                             x[j], row, grad, velocity, rule, lr, momentum, weight_decay)
             if mode == RELU_FROM_OUTPUT:
                 _relu_derivative_row(row, x[j], scale)
             elif mode == FROM_PRE_ACTIVATION:
@@ -432,41 +456,10 @@ def _backward(indptr, indices, t_indptr, t_indices, t_perm, data, delta, x, grad
                                           threshold, scale)
 
 
-@njit(parallel=True, **_OPTIONS)
-def sparse_backward(indptr, indices, t_indptr, t_indices, t_perm, data, delta, x, grad,
-                    bias_grad, dx, mode, pre, slope, keep_probability, seed, n_blocks):
-    """The backward pass of a sparse layer in one parallel region.
-
-    - ``grad[k] = <delta[r], x[indices[k]]>`` for each stored ``(r, indices[k])`` (SDDMM: the
-      weight gradient restricted to existing connections; never forms ``delta @ x.T``);
-    - ``bias_grad[r] = sum(delta[r])``;
-    - when ``dx`` has rows: ``dx = W delta`` through the transpose index, then multiplied by
-      the derivative of the activation that produced ``x`` (``mode``, see above), so ``dx``
-      is ``dL/dz`` of the previous layer. Then the SDDMM runs over the same transpose index
-      (input neurons), sharing each loaded row of ``delta`` with the input gradient.
-
-    The work is cut into ``n_blocks`` blocks, each holding the same share of the loops, so
-    a static schedule balances the threads.
-    """
-    _backward(indptr, indices, t_indptr, t_indices, t_perm, data, delta, x, grad, bias_grad,
-              dx, mode, pre, slope, keep_probability, seed, n_blocks, grad, STORE_GRADIENT,
-              np.float32(0), np.float32(0), np.float32(0))
-
-
-@njit(parallel=True, **_OPTIONS)
-def sparse_backward_update(indptr, indices, t_indptr, t_indices, t_perm, data, delta, x,
-                           bias_grad, dx, mode, pre, slope, keep_probability, seed, n_blocks,
-                           velocity, rule, lr, momentum, weight_decay):
-    """:func:`sparse_backward` with the SGD step of the weights applied in the same pass.
-
-    Each connection's gradient, as soon as it is summed, updates its weight and velocity by
-    ``rule`` (``DECOUPLED_UPDATE``: :func:`sgd_momentum_decoupled_update`'s operations in
-    the same order, bit for bit), after the input gradient has read the old weight. No gradient array: 4 bytes per connection less, and
-    one pass less over values and velocities. The biases are left to the optimiser.
-    """
-    _backward(indptr, indices, t_indptr, t_indices, t_perm, data, delta, x, data, bias_grad,
-              dx, mode, pre, slope, keep_probability, seed, n_blocks, velocity, rule, lr,
-              momentum, weight_decay)
+#: the last four arguments of :func:`sparse_backward` that store the gradient (no update)
+GRADIENT_ONLY = (STORE_GRADIENT, np.float32(0), np.float32(0), np.float32(0))
+#: the ``grad`` of a :func:`sparse_backward` that applies an update rule (none is stored)
+NO_GRADIENT = np.zeros(0, dtype=np.float32)
 
 
 # -- topology and optimiser ------------------------------------------------------------------
@@ -631,11 +624,7 @@ def warm_up():
         for dx in (EMPTY_ROWS, out.copy()):
             sparse_backward(indptr, indices, indptr, indices, indices, weights, x, x,
                             data.copy(), data.copy(), dx, FROM_PRE_ACTIVATION, x, f32(0.0), 0.5,
-                            seed, 1)
-            sparse_backward_update(indptr, indices, indptr, indices, indices, weights, x, x,
-                                   data.copy(), dx, FROM_PRE_ACTIVATION, x, f32(0.0), 0.5,
-                                   seed, 1, velocity, DECOUPLED_UPDATE, f32(0.1), f32(0.9),
-                                   f32(0.0))
+                            seed, 1, velocity, *GRADIENT_ONLY)
         grad = np.ones(weights.size, dtype=f32)
         sgd_momentum_update(weights, grad, velocity, f32(0.1), f32(0.9), f32(0.0))
         sgd_momentum_decoupled_update(weights, grad, velocity, f32(0.1), f32(0.9), f32(0.0))

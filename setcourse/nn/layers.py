@@ -226,6 +226,10 @@ class KernelProducts:
         """The flat weight-gradient array the backward kernel fills."""
         raise NotImplementedError
 
+    def velocity_array(self):
+        """The flat velocities aligned with :meth:`kernel_arrays`' values (a view)."""
+        return self.weight_velocity.reshape(-1)
+
     def forward(self, x, step=None):
         """As :meth:`Layer.forward`; a piecewise-linear step runs inside the product kernel."""
         if not self.uses_kernels or (step is not None
@@ -265,23 +269,18 @@ class KernelProducts:
             pre, slope = input_step.pre, np.float32(input_step.activation.negative_slope)
             keep, seed = input_step.keep_probability, input_step.seed
         optimizer, self.update_with = self.update_with, None
+        indptr, indices, t_indptr, t_indices, t_perm, values = self.kernel_arrays()
         if optimizer is not None:
             # Armed by the optimiser's last step: the weight update happens here, in the pass
             # that sums the gradients (no gradient array); the optimiser then skips it.
-            rule, lr, momentum, decay = optimizer.fused_rule()
             self.release_gradient()
-            indptr, indices, t_indptr, t_indices, t_perm, values = self.kernel_arrays()
-            kernels.sparse_backward_update(indptr, indices, t_indptr, t_indices, t_perm, values,
-                                           delta, self.input, self.bias_grad, dx, mode, pre,
-                                           slope, keep, seed, _BLOCKS, self.weight_velocity,
-                                           rule, lr, momentum, decay)
-            self.weights_updated = True
+            grad, rule = kernels.NO_GRADIENT, optimizer.fused_rule()
         else:
-            indptr, indices, t_indptr, t_indices, t_perm, values = self.kernel_arrays()
-            kernels.sparse_backward(indptr, indices, t_indptr, t_indices, t_perm, values,
-                                    delta, self.input, self.gradient_array(), self.bias_grad,
-                                    dx, mode, pre,
-                                    slope, keep, seed, _BLOCKS)
+            grad, rule = self.gradient_array(), kernels.GRADIENT_ONLY
+        kernels.sparse_backward(indptr, indices, t_indptr, t_indices, t_perm, values, delta,
+                                self.input, grad, self.bias_grad, dx, mode, pre, slope, keep,
+                                seed, _BLOCKS, self.velocity_array(), *rule)
+        self.weights_updated = optimizer is not None
         if not need_input_grad:
             self.release_input()
             return None

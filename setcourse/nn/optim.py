@@ -95,6 +95,6 @@ class SGD:
 
     def fused_rule(self):
         """``(rule, lr, momentum, weight_decay)`` for the backward kernel that updates in place
-        (:func:`~setcourse.nn.kernels.sparse_backward_update`), as :meth:`step` would."""
+        (:func:`~setcourse.nn.kernels.sparse_backward`), as :meth:`step` would."""
         return (kernels.DECOUPLED_UPDATE, np.float32(self.lr), np.float32(self.momentum),
                 np.float32(self.weight_decay))

@@ -85,7 +85,7 @@ class SparseWeights(SparseLayer):
                                    self.t_perm, self.data, h, v, s, s_h,
                                    nn_kernels.EMPTY_ROWS, nn_kernels.NO_DERIVATIVE,
                                    nn_kernels.EMPTY_ROWS, np.float32(0), 1.0, np.uint64(0),
-                                   _BLOCKS)
+                                   _BLOCKS, self.weight_velocity, *nn_kernels.GRADIENT_ONLY)
         return s, s_h
 
     def weight_array(self):

@@ -59,7 +59,7 @@ def test_fused_update_is_backward_then_decoupled_sgd_bit_for_bit(shape, with_dx,
     data, grad, bias_grad, dx = m.data.copy(), np.zeros(m.nnz, F32), np.zeros(n_out, F32), dx_array()
     kernels.sparse_backward(indptr, indices, t_indptr, t_indices, t_perm, data, delta, x, grad,
                             bias_grad, dx, mode, kernels.EMPTY_ROWS, F32(0), 0.7, np.uint64(3),
-                            blocks)
+                            blocks, velocity.copy(), *kernels.GRADIENT_ONLY)
     v_ref = velocity.copy()
     kernels.sgd_momentum_decoupled_update(data, grad, v_ref, lr, mu, decay)
 
@@ -67,10 +67,10 @@ def test_fused_update_is_backward_then_decoupled_sgd_bit_for_bit(shape, with_dx,
     if layout == "interleaved":
         fused, v_fused = interleaved(fused, v_fused)
         assert fused.strides == v_fused.strides == (8,)
-    kernels.sparse_backward_update(indptr, indices, t_indptr, t_indices, t_perm, fused, delta, x,
-                                   bias_fused, dx_fused, mode, kernels.EMPTY_ROWS, F32(0), 0.7,
-                                   np.uint64(3), blocks, v_fused, kernels.DECOUPLED_UPDATE, lr,
-                                   mu, decay)
+    kernels.sparse_backward(indptr, indices, t_indptr, t_indices, t_perm, fused, delta, x,
+                            kernels.NO_GRADIENT, bias_fused, dx_fused, mode, kernels.EMPTY_ROWS,
+                            F32(0), 0.7, np.uint64(3), blocks, v_fused,
+                            kernels.DECOUPLED_UPDATE, lr, mu, decay)
     np.testing.assert_array_equal(fused, data)
     np.testing.assert_array_equal(v_fused, v_ref)
     np.testing.assert_array_equal(bias_fused, bias_grad)

@@ -68,7 +68,7 @@ def test_backward_matches_scipy_and_the_activation_derivative():
         dx = np.full((23, 7), np.nan, np.float32)
         kernels.sparse_backward(w.indptr, w.indices, t_indptr, t_indices, t_perm, w.data,
                                 delta, x, grad, bias_grad, dx, mode, z_prev, np.float32(slope),
-                                keep, seed, 5)
+                                keep, seed, 5, w.data.copy(), *kernels.GRADIENT_ONLY)
         np.testing.assert_allclose(grad, (delta @ x.T)[rows, w.indices], rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(bias_grad, delta.sum(axis=1), rtol=1e-5, atol=1e-5)
         derivative = 1.0 if mode == kernels.NO_DERIVATIVE else np.where(z_prev > 0, 1.0, slope) * mask
@@ -84,7 +84,8 @@ def test_backward_without_input_gradient_leaves_it_alone():
     grad, bias_grad = np.empty(w.nnz, np.float32), np.empty(9, np.float32)
     kernels.sparse_backward(w.indptr, w.indices, t_indptr, t_indices, t_perm, w.data, delta, x,
                             grad, bias_grad, kernels.EMPTY_ROWS, kernels.NO_DERIVATIVE,
-                            kernels.EMPTY_ROWS, np.float32(0), 1.0, np.uint64(0), 64)
+                            kernels.EMPTY_ROWS, np.float32(0), 1.0, np.uint64(0), 64,
+                            w.data.copy(), *kernels.GRADIENT_ONLY)
     rows = np.repeat(np.arange(9), np.diff(w.indptr))
     np.testing.assert_allclose(grad, (delta @ x.T)[rows, w.indices], rtol=1e-4, atol=1e-5)
 
@@ -145,3 +146,41 @@ def test_openmp_wait_settings_respect_the_user(user_setting, expected):
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == expected
+
+
+# In a fresh interpreter (an earlier test's compilations would hide a gap): after the
+# warm-ups, fits of the layouts and paths a course uses compile nothing more.
+WARM_UP_COVERS_FITS = r"""
+import warnings
+import numpy as np
+from numba.core.registry import CPUDispatcher
+from setcourse import MLP, RBM
+from setcourse.nn import kernels as nn_kernels
+from setcourse.rbm import kernels as rbm_kernels
+from setcourse.rbm.weights import warm_up
+warm_up()
+modules = (nn_kernels, rbm_kernels)
+dispatchers = {f"{m.__name__}.{name}": f for m in modules for name, f in vars(m).items()
+               if isinstance(f, CPUDispatcher)}
+before = {name: len(f.signatures) for name, f in dispatchers.items()}
+rng = np.random.default_rng(0)
+X, y = rng.random((96, 40), dtype=np.float32), rng.integers(0, 10, 96)
+warnings.simplefilter("ignore")
+for topology in ("set", "rigl", "dense"):  # fused, gradient-storing, BLAS + dense kernels
+    MLP(hidden=(64, 32), epsilon=4, epochs=2, batch_size=32, topology=topology).fit(
+        X, y, validation_data=(X, y))
+MLP(hidden=(64,), epsilon=4, epochs=2, batch_size=32, dropout=0.0,
+    activation="leaky_relu").fit(X, y)
+RBM(n_hidden=24, epochs=2, epsilon=4).fit((X > 0.5).astype(np.float32))
+print({name: (before[name], len(f.signatures)) for name, f in dispatchers.items()
+       if len(f.signatures) != before[name]})
+"""
+
+
+def test_warm_up_compiles_every_kernel_a_fit_uses():
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-c", WARM_UP_COVERS_FITS], capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "{}", f"compiled after the warm-up: {result.stdout}"
