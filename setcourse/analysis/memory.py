@@ -13,7 +13,7 @@ measured peak):
 array          dtype   what                                         bytes
 ============== ======= ============================================ =========
 data           float32 weight values (CSR of :math:`W^\top`)        4 / conn.
-weight_velocity float32 momentum                                    4 / conn.
+weight_velocity float32 momentum, interleaved with ``data``         4 / conn.
 indices        int32   input neuron of each connection              4 / conn.
 t_indices      int32   output neuron, in input-neuron order         4 / conn.
 t_perm         int32   position in ``data``, in input-neuron order  4 (8) / conn.
