@@ -27,8 +27,9 @@ read-modify-write (one line for an interleaved weight and velocity, two for sepa
 
 Measured on the 2-core AMD EPYC (16 MB L3) on 2026-12-02, quiet machine (nothing else
 running), before the engine took the interleaved layout (fe0fe83; "engine" here is separate
-arrays, "interleaved" a hand-written kernel since replaced by the engine's own): ``--widths 333333,3333333 --rounds 3 --blocks 64:8``, ns per connection-sample,
-batch 128, best of 3; sequential read 29.5 GB/s with both threads (so the engine's floor is
+arrays, "interleaved" a hand-written kernel since replaced by the engine's own):
+``--widths 333333,3333333 --rounds 3 --blocks 64:8``, ns per connection-sample, batch 128,
+best of 3; sequential read 29.5 GB/s with both threads (so the engine's floor is
 0.34 ns per connection-sample: it runs at 2-3.4x its floor, bound by the latency of random
 rows and lines rather than by bandwidth):
 

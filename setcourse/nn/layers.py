@@ -379,10 +379,11 @@ class SparseLayer(KernelProducts, Layer):
     without races or a transposed copy of the values.
 
     Per connection it keeps 20 bytes (:meth:`storage`): ``data`` and ``weight_velocity``
-    (float32, interleaved in one ``(nnz, 2)`` array, see :attr:`data`), ``indices``, ``t_indices`` (int32), ``t_perm`` (int32, int64 from
-    :data:`INT64_CONNECTIONS`). The gradient ``weight_grad`` exists only when something needs
-    it between backward and update: in training the optimiser applies the update inside the
-    backward pass (:attr:`fuses_update`), and ``weight_grad`` is None from the second step on.
+    (float32, interleaved in one ``(nnz, 2)`` array, see :attr:`data`), ``indices``,
+    ``t_indices`` (int32), ``t_perm`` (int32, int64 from :data:`INT64_CONNECTIONS`). The
+    gradient ``weight_grad`` exists only when something needs it between backward and update:
+    in training the optimiser applies the update inside the backward pass
+    (:attr:`fuses_update`), and ``weight_grad`` is None from the second step on.
     """
 
     sparse = True
