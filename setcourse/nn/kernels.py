@@ -432,6 +432,9 @@ def sparse_backward(indptr, indices, t_indptr, t_indices, t_perm, data, delta, x
     The work is cut into ``n_blocks`` blocks, each holding the same share of the loops, so
     a static schedule balances the threads.
     """
+    if rule == STORE_GRADIENT and grad.size != data.size:  # the kernel writes grad unchecked
+        raise ValueError("sparse_backward: grad must hold one value per connection to store "
+                         "the gradient")
     n_out = indptr.size - 1
     n_in = dx.shape[0]
     batch = x.shape[1]
@@ -618,14 +621,14 @@ def warm_up():
     # Contiguous values (dense layers), and the interleaved value and velocity views of a
     # sparse layer: numba compiles each layout.
     for weights, velocity in ((data.copy(), data.copy()), (pair[:, 0], pair[:, 1])):
+        grad = np.ones(weights.size, dtype=f32)
         for pre in (EMPTY_ROWS, out.copy()):
             sparse_forward(indptr, indices, weights, data, x, out, pre, f32(0.0), 0.5, seed,
                            True)
         for dx in (EMPTY_ROWS, out.copy()):
-            sparse_backward(indptr, indices, indptr, indices, indices, weights, x, x,
-                            data.copy(), data.copy(), dx, FROM_PRE_ACTIVATION, x, f32(0.0), 0.5,
-                            seed, 1, velocity, *GRADIENT_ONLY)
-        grad = np.ones(weights.size, dtype=f32)
+            sparse_backward(indptr, indices, indptr, indices, indices, weights, x, x, grad,
+                            data.copy(), dx, FROM_PRE_ACTIVATION, x, f32(0.0), 0.5, seed, 1,
+                            velocity, *GRADIENT_ONLY)
         sgd_momentum_update(weights, grad, velocity, f32(0.1), f32(0.9), f32(0.0))
         sgd_momentum_decoupled_update(weights, grad, velocity, f32(0.1), f32(0.9), f32(0.0))
     group_by_column(indices, 1, indptr[:1])

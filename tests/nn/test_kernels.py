@@ -90,6 +90,18 @@ def test_backward_without_input_gradient_leaves_it_alone():
     np.testing.assert_allclose(grad, (delta @ x.T)[rows, w.indices], rtol=1e-4, atol=1e-5)
 
 
+def test_backward_that_stores_the_gradient_refuses_a_short_gradient_array():
+    w = random_csr(9, 30, 0.4, 6)
+    t_indptr, t_indices, t_perm = transpose_index(w)
+    delta, x = np.ones((9, 4), np.float32), np.ones((30, 4), np.float32)
+    with pytest.raises(ValueError, match="grad must hold one value per connection"):
+        kernels.sparse_backward(w.indptr, w.indices, t_indptr, t_indices, t_perm, w.data, delta,
+                                x, kernels.NO_GRADIENT, np.empty(9, np.float32),
+                                kernels.EMPTY_ROWS, kernels.NO_DERIVATIVE, kernels.EMPTY_ROWS,
+                                np.float32(0), 1.0, np.uint64(0), 64, w.data.copy(),
+                                *kernels.GRADIENT_ONLY)
+
+
 def test_sgd_update_matches_the_formula():
     rng = np.random.default_rng(2)
     w, g, v = (rng.normal(size=10).astype(np.float32) for _ in range(3))
