@@ -42,6 +42,11 @@ rows and lines rather than by bandwidth):
     fwd+bwd   engine                0.668       1.146
               transpose order       0.673       1.016   (bit-equal)
 
+Against the interleaved engine (592c3f4, same command one width at a time, a slower day:
+23-25 GB/s): forward 0.300 / 0.427 (bfloat16 0.81x / 0.65x, blocked 1.51x / 3.51x); backward
+0.398 / 0.620, the separate arrays 1.06x / 1.12x; forward + backward 0.731 / 1.109, transpose
+order 1.00x / 1.00x (interleaving already took the gain it had over separate arrays).
+
 An earlier run of three widths on a busy machine (17.3 GB/s read, figures moving by up to
 2x) gave the same ordering; at width 3,333 everything runs from cache (engine forward 0.165,
 blocked 0.21-0.30, bfloat16 0.109, backward 0.184 vs interleaved 0.187). The 3,333,333 width
